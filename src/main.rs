@@ -1,1 +1,15 @@
-fn main() {}
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match aimc::cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { aimc::cli::exit::USAGE_OR_IO } else { aimc::cli::exit::OK });
+        }
+    };
+    ExitCode::from(match &cli.command {
+        aimc::cli::Command::Render(args) => aimc::cli::render::run(args),
+    })
+}

@@ -106,8 +106,9 @@ impl Index {
     }
 
     /// All AIM objects of `kind` (in `namespace` when given), ordered by namespace and name.
-    pub fn aim_of_kind<'a>(&'a self, kind: AimKind, namespace: Option<&'a str>) -> impl Iterator<Item = &'a Object> + 'a {
+    pub fn aim_of_kind<'a>(&'a self, kind: AimKind, namespace: Option<&str>) -> impl Iterator<Item = &'a Object> + 'a {
         let kind_name = kind.name();
+        let namespace = namespace.map(str::to_owned);
         self.by_key
             .range(
                 ObjKey {
@@ -118,7 +119,7 @@ impl Index {
                 }..,
             )
             .take_while(move |(k, _)| k.api_version == api::AIM_API_VERSION && k.kind == kind_name)
-            .filter(move |(k, _)| namespace.is_none() || k.namespace.as_deref() == namespace)
+            .filter(move |(k, _)| namespace.is_none() || k.namespace == namespace)
             .filter_map(|(_, &i)| self.objects.get(i))
     }
 

@@ -1,0 +1,261 @@
+//! Plan → Kubernetes objects: InferenceServices, HTTPRoutes and the derived AIM objects.
+
+pub mod isvc;
+pub mod labels;
+pub mod path;
+pub mod route;
+
+use crate::api::AIM_API_VERSION;
+use crate::diag::Diagnostic;
+use crate::naming;
+use crate::resolve::model::ModelRef;
+use crate::resolve::{Plan, ServicePlan};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gitops {
+    #[default]
+    Argocd,
+    None,
+}
+
+/// Settings that shape rendered objects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ctx {
+    pub gitops: Gitops,
+}
+
+impl Ctx {
+    /// The Argo CD sync wave of a kind (offline.md "Output").
+    pub fn wave(&self, kind: &str) -> Option<&'static str> {
+        if self.gitops != Gitops::Argocd {
+            return None;
+        }
+        match kind {
+            "PersistentVolumeClaim" | "Job" => Some("-1"),
+            "InferenceService" => Some("0"),
+            "HTTPRoute" => Some("1"),
+            _ => None,
+        }
+    }
+}
+
+/// Objects rendered from the plan, plus the derived AIM objects (for `--emit all`).
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub concrete: Vec<Value>,
+    pub derived: Vec<Value>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The owner reference, only when the service's real UID is known (offline.md).
+pub(crate) fn owner_refs(plan: &ServicePlan) -> Option<Value> {
+    let uid = plan.obj.value.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty())?;
+    Some(json!([{"apiVersion": AIM_API_VERSION, "kind": "AIMService", "name": plan.name, "uid": uid, "controller": true}]))
+}
+
+/// §9 for children of a service: its `aim.eai.amd.com/*` labels, propagated labels, then
+/// the controller labels.
+pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &ServicePlan) {
+    let lp = plan.config.as_ref().and_then(|c| c.spec.label_propagation.as_ref());
+    labels::stamp(
+        labels,
+        &plan.obj.labels(),
+        lp.map(|l| (l.enabled, l.r#match.as_slice())),
+        "aim-service-controller",
+        ("aim.eai.amd.com/service.name", plan.name),
+    );
+}
+
+pub fn render(plan: &Plan, ctx: &Ctx) -> Rendered {
+    let mut out = Rendered::default();
+    for sp in &plan.services {
+        render_service(sp, ctx, &mut out);
+    }
+    for m in &plan.created_models {
+        out.derived.push(created_model(m, plan));
+    }
+    out
+}
+
+fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
+    let diags = &mut out.diagnostics;
+    let isvc_name = naming::isvc_name(sp.name, sp.namespace);
+    let route_name = naming::http_route_name(sp.name, sp.namespace);
+    let backend = isvc_name.clone().unwrap_or_else(|_| route_name.clone());
+
+    let r = route::routing(sp);
+    if r.enabled {
+        match r.gateway {
+            None => diags.push(
+                Diagnostic::error("GatewayNotConfigured", "Routing is enabled but no gatewayRef is configured in service or runtime config")
+                    .at(Some(sp.obj.loc_of(&["spec", "routing"])))
+                    .help("set spec.routing.gatewayRef on the service or routing.gatewayRef in its runtime config"),
+            ),
+            Some(gw) => {
+                let path = route_path(sp, &r, diags);
+                if let Some(v) = route::render(sp, &r, gw, &path, &backend, &route_name, ctx, diags) {
+                    out.concrete.push(v);
+                }
+            }
+        }
+    }
+    if let Some(ann) = sp.spec.routing.as_ref().map(|r| &r.annotations).filter(|a| !a.is_empty()) {
+        let _ = ann;
+        diags.push(
+            Diagnostic::warning("ServiceRouteAnnotationsIgnored", "spec.routing.annotations on an AIMService are ignored by the operator")
+                .at(Some(sp.obj.loc_of(&["spec", "routing", "annotations"])))
+                .help("set routing.annotations in the runtime config instead"),
+        );
+    }
+
+    let (Some((t, st)), Some(model)) = (&sp.template, &sp.model) else { return };
+    let name = match isvc_name {
+        Ok(n) => n,
+        Err(e) => {
+            diags.push(Diagnostic::error("NamespaceTooLong", e.to_string()).at(Some(sp.obj.loc_of(&["metadata", "namespace"]))).help(
+                "use a namespace of at most 42 characters: the InferenceService hostname must fit in 63",
+            ));
+            return;
+        }
+    };
+    out.concrete.push(isvc::render(sp, t, st, &model.spec().image, &name, ctx));
+    warn_pitfalls(sp, diags);
+}
+
+fn warn_pitfalls(sp: &ServicePlan, diags: &mut Vec<Diagnostic>) {
+    let at = |p: &[&str]| Some(sp.obj.loc_of(p));
+    if sp.name.len() > 63 {
+        diags.push(Diagnostic::warning("ServiceNameTooLong", "service name longer than 63 characters: the aim.eai.amd.com/service.name label will be rejected").at(at(&["metadata", "name"])));
+    }
+    if sp.name.starts_with(|c: char| c.is_ascii_digit()) {
+        diags.push(Diagnostic::warning("ServiceNameStartsWithDigit", "KServe requires InferenceService names to start with a letter").at(at(&["metadata", "name"])));
+    }
+    if let (Some(min), Some(max)) = (sp.spec.min_replicas, sp.spec.max_replicas) {
+        if min > max {
+            diags.push(Diagnostic::warning("MinReplicasAboveMax", format!("minReplicas {min} > maxReplicas {max}: KServe rejects this")).at(at(&["spec", "minReplicas"])));
+        }
+    }
+    if sp.spec.replicas == Some(0) && sp.spec.min_replicas.is_none() && sp.spec.max_replicas.is_none() && sp.spec.auto_scaling.is_none() {
+        diags.push(Diagnostic::warning("ZeroReplicas", "replicas: 0 renders minReplicas: 0 with no maxReplicas").at(at(&["spec", "replicas"])));
+    }
+}
+
+/// §8.3 path selection, with the operator's silent fallback made visible.
+fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>) -> String {
+    let uid = sp.obj.value.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty());
+    let default = || match uid {
+        Some(u) => path::default_path(sp.namespace, u),
+        None => path::default_path(sp.namespace, sp.name),
+    };
+    let info_default = |diags: &mut Vec<Diagnostic>| {
+        if uid.is_none() {
+            diags.push(
+                Diagnostic::info("DefaultRoutePath", format!("route path defaults to /{}/{} because the service UID is unknown offline", sp.namespace, sp.name))
+                    .at(Some(sp.obj.loc_of(&["metadata", "name"])))
+                    .help("the operator would use /<namespace>/<uid>; set routing.pathTemplate for a stable path"),
+            );
+        }
+    };
+    let tmpl = r.path_template.unwrap_or("");
+    if tmpl.is_empty() {
+        info_default(diags);
+        return default();
+    }
+    let labels = sp.obj.labels();
+    let annotations = string_map(sp.obj.value.pointer("/metadata/annotations"));
+    match path::render_path(tmpl, &go_view(sp), &labels, &annotations) {
+        Ok(p) => p,
+        Err(e) => {
+            let from_service = sp.spec.routing.as_ref().and_then(|r| r.path_template.as_ref()).is_some();
+            let loc = if from_service { Some(sp.obj.loc_of(&["spec", "routing", "pathTemplate"])) } else { Some(sp.obj.loc_of(&["metadata", "name"])) };
+            diags.push(
+                Diagnostic::warning("PathTemplateInvalid", format!("{e}; the operator silently falls back to the default path"))
+                    .at(loc)
+                    .help("fix the path template; use .metadata.labels['key'] only as a whole expression"),
+            );
+            info_default(diags);
+            default()
+        }
+    }
+}
+
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+/// The service as the operator's typed Go struct would present it to JSONPath: non-pointer
+/// fields at their zero values, inlined fields unreachable, status as in the steady state.
+fn go_view(sp: &ServicePlan) -> Value {
+    let mut v = sp.obj.value.clone();
+    let Some(root) = v.as_object_mut() else { return v };
+    let meta = root.entry("metadata").or_insert_with(|| json!({}));
+    if let Some(m) = meta.as_object_mut() {
+        for (k, d) in [("generateName", json!("")), ("uid", json!("")), ("resourceVersion", json!("")), ("generation", json!(0))] {
+            m.entry(k).or_insert(d);
+        }
+        m.entry("creationTimestamp").or_insert(json!("0001-01-01 00:00:00 +0000 UTC"));
+    }
+    let spec = root.entry("spec").or_insert_with(|| json!({}));
+    if let Some(s) = spec.as_object_mut() {
+        // runtimeConfigName is inlined from RuntimeConfigRef: client-go cannot find it.
+        s.remove("runtimeConfigName");
+        let t = s.entry("template").or_insert_with(|| json!({}));
+        if let Some(t) = t.as_object_mut() {
+            t.entry("name").or_insert(json!(""));
+            t.entry("allowUnoptimized").or_insert(json!(false));
+        }
+        s.entry("serviceAccountName").or_insert(json!(""));
+    }
+    let mut status = Map::new();
+    status.insert("status".into(), json!("Running"));
+    if let Some(m) = &sp.model {
+        let mut r = Map::new();
+        r.insert("kind".into(), m.kind().name().into());
+        r.insert("name".into(), m.name().into());
+        if let ModelRef::Existing { obj, .. } = m {
+            if let Some(ns) = &obj.key.namespace {
+                r.insert("namespace".into(), ns.clone().into());
+            }
+        } else {
+            r.insert("namespace".into(), sp.namespace.into());
+        }
+        status.insert("resolvedModel".into(), Value::Object(r));
+    }
+    if let Some((t, _)) = &sp.template {
+        let mut r = Map::new();
+        r.insert("kind".into(), t.kind().name().into());
+        r.insert("name".into(), t.name.clone().into());
+        if !t.is_cluster() {
+            r.insert("namespace".into(), sp.namespace.into());
+        }
+        status.insert("resolvedTemplate".into(), Value::Object(r));
+    }
+    root.insert("status".into(), Value::Object(status));
+    v
+}
+
+/// The AIMModel the service controller creates (service.md §4.2/§4.3), unowned.
+fn created_model(m: &crate::resolve::model::CreatedModel, plan: &Plan) -> Value {
+    let owner = plan.services.iter().find(|s| matches!(&s.model, Some(ModelRef::Created(c)) if c.name == m.name && c.namespace == m.namespace));
+    let mut labels = BTreeMap::new();
+    labels.insert("aim.eai.amd.com/origin".to_owned(), "auto-generated".to_owned());
+    if m.custom {
+        labels.insert("aim.eai.amd.com/custom-model".to_owned(), "true".to_owned());
+        if let Some(o) = owner {
+            labels.insert("aim.eai.amd.com/service".to_owned(), o.name.to_owned());
+        }
+    }
+    if let Some(o) = owner {
+        stamp_service_child(&mut labels, o);
+    }
+    json!({
+        "apiVersion": AIM_API_VERSION,
+        "kind": "AIMModel",
+        "metadata": {"name": m.name, "namespace": m.namespace, "labels": labels},
+        "spec": serde_json::to_value(&m.spec).unwrap_or_default(),
+    })
+}

@@ -1,0 +1,96 @@
+//! The Gateway API HTTPRoute of a service (service.md §8).
+
+use super::{owner_refs, Ctx};
+use crate::api::aim::GatewayRef;
+use crate::diag::Diagnostic;
+use crate::resolve::{duration, ServicePlan};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+pub const API_VERSION: &str = "gateway.networking.k8s.io/v1";
+
+/// Routing settings after the service-over-config rules of §2.6.
+pub struct Routing<'a> {
+    pub enabled: bool,
+    pub gateway: Option<&'a GatewayRef>,
+    pub path_template: Option<&'a str>,
+    pub timeout: Option<&'a str>,
+    pub annotations: Option<&'a BTreeMap<String, String>>,
+}
+
+pub fn routing<'a>(plan: &'a ServicePlan) -> Routing<'a> {
+    let svc = plan.spec.routing.as_ref();
+    let rc = plan.config.as_ref().and_then(|c| c.spec.routing.as_ref());
+    Routing {
+        enabled: svc.and_then(|r| r.enabled).or(rc.and_then(|r| r.enabled)).unwrap_or(false),
+        gateway: svc.and_then(|r| r.gateway_ref.as_ref()).or(rc.and_then(|r| r.gateway_ref.as_ref())),
+        path_template: svc.and_then(|r| r.path_template.as_deref()).or(rc.and_then(|r| r.path_template.as_deref())),
+        timeout: svc.and_then(|r| r.request_timeout.as_deref()).or(rc.and_then(|r| r.request_timeout.as_deref())),
+        annotations: rc.map(|r| &r.annotations).filter(|a| !a.is_empty()),
+    }
+}
+
+pub fn render(plan: &ServicePlan, r: &Routing, gw: &GatewayRef, path: &str, isvc_name: &str, route_name: &str, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Value> {
+    let mut labels = BTreeMap::new();
+    labels.insert("app.kubernetes.io/component".to_owned(), "routing".to_owned());
+    labels.insert("app.kubernetes.io/managed-by".to_owned(), "aim-engine".to_owned());
+    labels.insert("aim.eai.amd.com/service".to_owned(), crate::naming::sanitize_label_value(plan.name));
+    super::stamp_service_child(&mut labels, plan);
+
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), route_name.into());
+    metadata.insert("namespace".into(), plan.namespace.into());
+    metadata.insert("labels".into(), serde_json::to_value(&labels).unwrap_or_default());
+    let mut annotations: Map<String, Value> =
+        r.annotations.map(|a| a.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()).unwrap_or_default();
+    if let Some(wave) = ctx.wave("HTTPRoute") {
+        annotations.insert("argocd.argoproj.io/sync-wave".into(), wave.into());
+    }
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+    if let Some(refs) = owner_refs(plan) {
+        metadata.insert("ownerReferences".into(), refs);
+    }
+
+    let mut rule = Map::new();
+    rule.insert("matches".into(), json!([{"path": {"type": "PathPrefix", "value": path}}]));
+    rule.insert(
+        "filters".into(),
+        json!([{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]),
+    );
+    rule.insert(
+        "backendRefs".into(),
+        json!([{"kind": "Service", "name": format!("{isvc_name}-predictor"), "namespace": plan.namespace, "port": 80}]),
+    );
+    if let Some(t) = r.timeout {
+        let loc = Some(plan.obj.loc_of(&["spec", "routing", "requestTimeout"]));
+        match duration::parse(t) {
+            Some(ns) => {
+                let s = duration::format(ns);
+                if s.contains('.') {
+                    diags.push(
+                        Diagnostic::warning("FractionalTimeout", format!("request timeout {t:?} renders as {s:?}, which the Gateway API rejects"))
+                            .at(loc)
+                            .help("use whole seconds or milliseconds, e.g. 1500ms"),
+                    );
+                }
+                rule.insert("timeouts".into(), json!({"request": s}));
+            }
+            None => {
+                diags.push(
+                    Diagnostic::error("InvalidDuration", format!("requestTimeout {t:?} is not a duration"))
+                        .at(loc)
+                        .help("write a Go duration such as 30s, 2m or 1h"),
+                );
+                return None;
+            }
+        }
+    }
+    Some(json!({
+        "apiVersion": API_VERSION,
+        "kind": "HTTPRoute",
+        "metadata": metadata,
+        "spec": {"parentRefs": [serde_json::to_value(gw).unwrap_or_default()], "rules": [rule]},
+    }))
+}

@@ -1,0 +1,248 @@
+//! Scope resolution: pure functions from the index to a plan of what each service renders.
+
+pub mod duration;
+pub mod env;
+pub mod gpu;
+pub mod model;
+pub mod runtime_config;
+pub mod secrets;
+pub mod template;
+
+use crate::api::aim::ServiceSpec;
+use crate::api::core::EnvVar;
+use crate::api::{AimKind, AimSpec};
+use crate::diag::{Diagnostic, Location};
+use crate::load::yaml::Seg;
+use crate::load::{Index, Object, ProjectConfig};
+use env::{layer_entries, merge_env, EnvEntry, Layer, Origin};
+use gpu::Inventory;
+use model::{CreatedModel, ModelRef};
+use runtime_config::MergedConfig;
+use template::{Catalog, Status, Template};
+
+/// Everything resolved for one AIMService.
+#[derive(Debug, Clone)]
+pub struct ServicePlan<'a> {
+    pub obj: &'a Object,
+    pub spec: &'a ServiceSpec,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub config: Option<MergedConfig>,
+    pub model: Option<ModelRef<'a>>,
+    /// The template and its offline status, when one resolved and is available.
+    pub template: Option<(Template, Status)>,
+    /// The inference container's env, sorted, with provenance.
+    pub env: Vec<EnvEntry>,
+}
+
+/// The resolved repository.
+pub struct Plan<'a> {
+    pub services: Vec<ServicePlan<'a>>,
+    /// Models the service controller creates, by (namespace, name).
+    pub created_models: Vec<CreatedModel>,
+    pub inventory: Option<Inventory>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn service_spec(obj: &Object) -> Option<&ServiceSpec> {
+    match obj.aim.as_ref().map(|a| &a.spec) {
+        Some(AimSpec::Service(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn at(obj: &Object, path: &[&str]) -> Option<Location> {
+    Some(obj.loc_of(path))
+}
+
+/// GPU inventory from `v1` Node objects (offline.md "Cluster facts"); `None` when no node
+/// carries an AMD GPU label.
+pub fn inventory(index: &Index) -> Option<Inventory> {
+    let labels: Vec<_> = index.of_kind("v1", "Node").map(Object::labels).collect();
+    let inv = Inventory::from_nodes(labels.iter());
+    (!inv.models.is_empty()).then_some(inv)
+}
+
+pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
+    let mut diags = Vec::new();
+    let inventory = inventory(index);
+    if inventory.is_none() {
+        diags.push(Diagnostic::info(
+            "GpuInventoryUnknown",
+            "no Node with an AMD GPU label in the tree: every GPU model is taken as present",
+        ).help("export the cluster's nodes (kubectl get nodes -o yaml > cluster/nodes.yaml) to check GPU availability"));
+    }
+
+    // Pass 1: models, so templates of service-created models join the catalog.
+    let services: Vec<(&Object, &ServiceSpec)> =
+        index.aim_of_kind(AimKind::Service, None).filter_map(|o| service_spec(o).map(|s| (o, s))).collect();
+    let mut models = Vec::with_capacity(services.len());
+    let mut created: Vec<CreatedModel> = Vec::new();
+    for (obj, spec) in &services {
+        let ns = obj.key.namespace.as_deref().unwrap_or_default();
+        let m = model::resolve(index, ns, spec);
+        if let Ok(ModelRef::Created(c)) = &m {
+            if !created.iter().any(|x| x.namespace == c.namespace && x.name == c.name) {
+                created.push(c.clone());
+            }
+        }
+        models.push(m);
+    }
+    created.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let catalog = Catalog::build(index, &created);
+    for (t, loc) in &catalog.shadowed {
+        diags.push(
+            Diagnostic::warning(
+                "TemplateShadowsGenerated",
+                format!("this template has the name of one that {} generates; the written one is used", t.generated_by.as_deref().unwrap_or("a model")),
+            )
+            .at(Some(loc.clone()))
+            .help("the operator would apply the generated spec over it; rename one of them"),
+        );
+    }
+
+    let mut plans = Vec::with_capacity(services.len());
+    for ((obj, spec), model) in services.into_iter().zip(models) {
+        plans.push(resolve_service(index, &catalog, inventory.as_ref(), obj, spec, model, &mut diags));
+    }
+    secrets::check(index, config, &plans, &mut diags);
+    Plan { services: plans, created_models: created, inventory, diagnostics: diags }
+}
+
+fn resolve_service<'a>(
+    index: &'a Index,
+    catalog: &Catalog,
+    inventory: Option<&Inventory>,
+    obj: &'a Object,
+    spec: &'a ServiceSpec,
+    model: Result<ModelRef<'a>, model::ModelError>,
+    diags: &mut Vec<Diagnostic>,
+) -> ServicePlan<'a> {
+    let ns = obj.key.namespace.as_deref().unwrap_or_default();
+    let name = obj.key.name.as_str();
+    let mut plan = ServicePlan { obj, spec, namespace: ns, name, config: None, model: None, template: None, env: Vec::new() };
+
+    let rc_name = spec.runtime_config_name();
+    match runtime_config::resolve(index, Some(ns), rc_name, diags) {
+        Ok(c) => plan.config = c,
+        Err(msg) => {
+            let code = if msg.starts_with("RuntimeConfig ") { "ConfigNotFound" } else { "EngineArgsMerge" };
+            diags.push(
+                Diagnostic::error(code, format!("{code}: {msg}"))
+                    .at(at(obj, &["spec", "runtimeConfigName"]))
+                    .help(format!("create AIMRuntimeConfig {rc_name:?} in namespace {ns} or AIMClusterRuntimeConfig {rc_name:?}, or remove runtimeConfigName")),
+            );
+        }
+    }
+
+    let model = match model {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(e.code, e.message).at(at(obj, e.path)).help(match e.code {
+                    "ModelNotFound" => "create the AIMModel or AIMClusterModel, or fix spec.model.name",
+                    "MultipleModelsForImage" => "keep one model per image, or reference one by spec.model.name",
+                    _ => "fix spec.model",
+                }),
+            );
+            return plan;
+        }
+    };
+
+    let explicit = spec.template.as_ref().and_then(|t| t.name.as_deref()).map(str::trim).filter(|n| !n.is_empty());
+    let chosen = match explicit {
+        Some(t) => template::explicit(catalog, ns, spec, t),
+        None => template::select(catalog, ns, &model, spec, inventory),
+    };
+    let help = |code: &str| match code {
+        "TemplateSelectionAmbiguous" => "set spec.template.name, or spec.overrides to narrow the choice",
+        "NeedsGpuInventory" => "add the cluster's Node objects to the tree",
+        _ => "create the template, fix spec.template.name, or check the model's templates",
+    };
+    match chosen {
+        Err(e) => diags.push(Diagnostic::error(e.code, e.message).at(at(obj, e.path)).help(help(e.code))),
+        Ok(t) => match template::status(t, inventory) {
+            Err(_) => diags.push(
+                Diagnostic::error("NeedsGpuInventory", format!("template {} uses minVram: needs GPU inventory", t.name))
+                    .at(t.location.clone().or_else(|| at(obj, &["spec", "template"])))
+                    .help("add the cluster's Node objects (kubectl get nodes -o yaml) to the tree"),
+            ),
+            Ok(st) => match &st.available {
+                Err(why) => diags.push(
+                    Diagnostic::error("TemplateNotAvailable", format!("{} {} is not available (no matching GPUs): {why}", t.kind().name(), t.name))
+                        .at(at(obj, &["spec", "template", "name"]))
+                        .help("choose a template for a GPU the cluster has, or add the Node objects that have it"),
+                ),
+                Ok(()) => {
+                    if t.spec.model_name != model.name() && explicit.is_some() && !t.is_cluster() {
+                        // The operator uses the template as named; the model only supplies the image.
+                    }
+                    if !t.spec.model_sources.is_empty() {
+                        diags.push(
+                            Diagnostic::warning(
+                                "CacheNotRendered",
+                                format!("template {} declares modelSources: its template cache, PVC and download Job are not rendered yet, and the InferenceService has no cache volume", t.name),
+                            )
+                            .at(t.location.clone().or_else(|| at(obj, &[])))
+                            .help("model caching arrives in a later aimc release; review the InferenceService before syncing"),
+                        );
+                    }
+                    plan.template = Some((t.clone(), st));
+                }
+            },
+        },
+    }
+    if let Some((t, _)) = &plan.template {
+        let mut errors = Vec::new();
+        plan.env = inference_env(obj, spec, plan.config.as_ref(), t, &mut errors);
+        for e in errors {
+            diags.push(
+                Diagnostic::error("EngineArgsMerge", format!("AIM_ENGINE_ARGS cannot be merged: {e}"))
+                    .at(at(obj, &[]))
+                    .help("the operator panics on this input; make every AIM_ENGINE_ARGS a JSON object"),
+            );
+        }
+    }
+    plan.model = Some(model);
+    plan
+}
+
+/// The inference container env (service.md §3.1), sorted stably by name.
+pub fn inference_env(obj: &Object, spec: &ServiceSpec, rc: Option<&MergedConfig>, t: &Template, errors: &mut Vec<String>) -> Vec<EnvEntry> {
+    let sys = |n: &str, v: &str| EnvEntry::new(EnvVar::plain(n, v), Origin { layer: Layer::SystemDefault, location: None });
+    let mut env = vec![sys("AIM_CACHE_PATH", "/workspace/cache"), sys("VLLM_ENABLE_METRICS", "true")];
+    if let Some(rc) = rc.filter(|rc| !rc.env.is_empty()) {
+        env = merge_env(env, &rc.env, errors);
+    }
+    let tl = Layer::Template(t.name.clone());
+    let tloc = |path: &[Seg]| -> Option<Location> {
+        t.location.as_ref().map(|l| l.clone()).map(|base| {
+            let _ = path;
+            base
+        })
+    };
+    let appended = |n: &str, v: &str| EnvEntry::new(EnvVar::plain(n, v), Origin { layer: tl.clone(), location: tloc(&[]) });
+    if let Some(p) = t.spec.profile_id.as_deref().filter(|p| !p.is_empty()) {
+        env.push(appended("AIM_PROFILE_ID", p));
+    }
+    if let Some(m) = &t.spec.metric {
+        env.push(appended("AIM_METRIC", m));
+    }
+    if let Some(p) = &t.spec.precision {
+        env.push(appended("AIM_PRECISION", p));
+    }
+    if !t.spec.env.is_empty() {
+        let entries = layer_entries(&t.spec.env, &tl, |_| tloc(&[]));
+        env = merge_env(env, &entries, errors);
+    }
+    if let Some(src) = t.spec.model_sources.first() {
+        env.push(appended("AIM_MODEL_ID", &src.model_id));
+    }
+    if !spec.env.is_empty() {
+        let sl = Layer::Service(obj.key.namespace.clone().unwrap_or_default(), obj.key.name.clone());
+        let entries = layer_entries(&spec.env, &sl, |i| Some(obj.loc(&["spec".into(), "env".into(), Seg::Index(i)])));
+        env = merge_env(env, &entries, errors);
+    }
+    env.sort_by(|a, b| a.var.name.as_bytes().cmp(b.var.name.as_bytes()));
+    env
+}

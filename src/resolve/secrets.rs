@@ -1,0 +1,100 @@
+//! Secret scope: every secret a rendered workload needs, the namespace it must live in, and
+//! whether the repository (or aimc.yaml) shows it exists there.
+
+use super::env::Layer;
+use super::ServicePlan;
+use crate::diag::{Diagnostic, Location};
+use crate::load::yaml::Seg;
+use crate::load::{Index, ProjectConfig};
+
+/// One secret a workload needs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SecretNeed {
+    pub namespace: String,
+    pub name: String,
+    /// What needs it, e.g. `imagePullSecrets of InferenceService ml-team/chat`.
+    pub usage: String,
+    pub layer: String,
+    pub location: Option<Location>,
+}
+
+/// The secrets an InferenceService of `plan` needs.
+pub fn needs(plan: &ServicePlan) -> Vec<SecretNeed> {
+    let mut out = Vec::new();
+    let ns = plan.namespace.to_owned();
+    let svc_layer = Layer::Service(ns.clone(), plan.name.to_owned()).to_string();
+    for (i, s) in plan.spec.image_pull_secrets.iter().enumerate() {
+        out.push(SecretNeed {
+            namespace: ns.clone(),
+            name: s.name.clone(),
+            usage: format!("imagePullSecrets of the InferenceService for AIMService {}/{}", ns, plan.name),
+            layer: svc_layer.clone(),
+            location: Some(plan.obj.loc(&["spec".into(), "imagePullSecrets".into(), Seg::Index(i), "name".into()])),
+        });
+    }
+    for e in &plan.env {
+        if let Some(r) = e.var.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()) {
+            if r.optional == Some(true) {
+                continue;
+            }
+            out.push(SecretNeed {
+                namespace: ns.clone(),
+                name: r.name.clone(),
+                usage: format!("env {} of the InferenceService for AIMService {}/{}", e.var.name, ns, plan.name),
+                layer: e.origin.layer.to_string(),
+                location: e.origin.location.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Whether the tree declares a secret `name` in `namespace`: a Secret, a SealedSecret, an
+/// ExternalSecret (by target name or its own name), or an aimc.yaml `externalSecrets` entry.
+pub fn exists(index: &Index, config: &ProjectConfig, namespace: &str, name: &str) -> bool {
+    if config.is_external_secret(namespace, name) {
+        return true;
+    }
+    index.objects().iter().any(|o| {
+        if o.key.namespace.as_deref() != Some(namespace) {
+            return false;
+        }
+        let group = o.key.api_version.split('/').next().unwrap_or("");
+        match (group, o.key.kind.as_str()) {
+            ("v1", "Secret") => o.key.name == name,
+            ("bitnami.com", "SealedSecret") => {
+                let target = o.value.pointer("/spec/template/metadata/name").and_then(|v| v.as_str());
+                target.unwrap_or(&o.key.name) == name
+            }
+            ("external-secrets.io", "ExternalSecret") => {
+                let target = o.value.pointer("/spec/target/name").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
+                target.unwrap_or(&o.key.name) == name
+            }
+            _ => false,
+        }
+    })
+}
+
+pub fn check(index: &Index, config: &ProjectConfig, plans: &[ServicePlan], diags: &mut Vec<Diagnostic>) {
+    for plan in plans.iter().filter(|p| p.template.is_some()) {
+        for need in needs(plan) {
+            if need.name.is_empty() || exists(index, config, &need.namespace, &need.name) {
+                continue;
+            }
+            diags.push(
+                Diagnostic::warning(
+                    "SecretNotFound",
+                    format!(
+                        "secret {:?} must exist in namespace {:?} ({}, from {}), but the repository does not declare it",
+                        need.name, need.namespace, need.usage, need.layer
+                    ),
+                )
+                .at(need.location.clone())
+                .help(format!(
+                    "add a Secret, SealedSecret or ExternalSecret named {:?} in namespace {:?}, or list it under externalSecrets in aimc.yaml",
+                    need.name, need.namespace
+                )),
+            );
+        }
+    }
+}
