@@ -6,7 +6,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { aimc::cli::exit::USAGE_OR_IO } else { aimc::cli::exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                aimc::cli::exit::USAGE_OR_IO
+            } else {
+                aimc::cli::exit::OK
+            });
         }
     };
     ExitCode::from(match &cli.command {

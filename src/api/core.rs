@@ -16,7 +16,11 @@ pub struct EnvVar {
 
 impl EnvVar {
     pub fn plain(name: impl Into<String>, value: impl Into<String>) -> Self {
-        EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
+        EnvVar {
+            name: name.into(),
+            value: Some(value.into()),
+            value_from: None,
+        }
     }
     /// The literal value, "" when absent (Go's zero value).
     pub fn value_str(&self) -> &str {

@@ -51,8 +51,18 @@ fn gpu(v: &mut Value, hardware: &[&str]) {
 }
 
 fn routing_and_storage(spec: &mut Value) {
-    default(spec, &["routing", "gatewayRef"], "group", Value::from(GATEWAY_GROUP));
-    default(spec, &["routing", "gatewayRef"], "kind", Value::from("Gateway"));
+    default(
+        spec,
+        &["routing", "gatewayRef"],
+        "group",
+        Value::from(GATEWAY_GROUP),
+    );
+    default(
+        spec,
+        &["routing", "gatewayRef"],
+        "kind",
+        Value::from("Gateway"),
+    );
     default(spec, &["storage"], "pvcHeadroomPercent", Value::from(10));
 }
 
@@ -102,8 +112,18 @@ pub fn apply_defaults(kind: AimKind, spec: &mut Value) {
         }
         AimKind::Model | AimKind::ClusterModel => {
             default(spec, &["discovery"], "extractMetadata", Value::Bool(true));
-            default(spec, &["discovery"], "createServiceTemplates", Value::Bool(true));
-            default(spec, &["customTemplates", "[]"], "type", Value::from("unoptimized"));
+            default(
+                spec,
+                &["discovery"],
+                "createServiceTemplates",
+                Value::Bool(true),
+            );
+            default(
+                spec,
+                &["customTemplates", "[]"],
+                "type",
+                Value::from("unoptimized"),
+            );
             gpu(spec, &["custom", "hardware"]);
             gpu(spec, &["customTemplates", "[]", "hardware"]);
             pull_secrets(spec);
@@ -118,7 +138,12 @@ pub fn apply_defaults(kind: AimKind, spec: &mut Value) {
             model_sources(spec, &[]);
         }
         AimKind::Artifact => {
-            default(spec, &[], "modelDownloadImage", Value::from(DOWNLOADER_IMAGE));
+            default(
+                spec,
+                &[],
+                "modelDownloadImage",
+                Value::from(DOWNLOADER_IMAGE),
+            );
             pull_secrets(spec);
             env_lists(spec, &[]);
         }
@@ -148,8 +173,14 @@ mod tests {
         assert_eq!(s["storage"]["pvcHeadroomPercent"], 10);
         assert_eq!(s["routing"]["gatewayRef"]["group"], GATEWAY_GROUP);
         assert_eq!(s["routing"]["gatewayRef"]["kind"], "Gateway");
-        assert_eq!(s["overrides"]["hardware"]["gpu"]["resourceName"], "amd.com/gpu");
-        assert_eq!(s["autoScaling"]["metrics"][0]["podmetric"]["metric"]["backend"], "opentelemetry");
+        assert_eq!(
+            s["overrides"]["hardware"]["gpu"]["resourceName"],
+            "amd.com/gpu"
+        );
+        assert_eq!(
+            s["autoScaling"]["metrics"][0]["podmetric"]["metric"]["backend"],
+            "opentelemetry"
+        );
     }
 
     #[test]
@@ -166,9 +197,15 @@ mod tests {
     fn model_and_other_defaults() {
         let mut m = json!({"image": "i", "discovery": {}, "customTemplates": [{"hardware": {"gpu": {"requests": 1}}}]});
         apply_defaults(AimKind::Model, &mut m);
-        assert_eq!(m["discovery"], json!({"extractMetadata": true, "createServiceTemplates": true}));
+        assert_eq!(
+            m["discovery"],
+            json!({"extractMetadata": true, "createServiceTemplates": true})
+        );
         assert_eq!(m["customTemplates"][0]["type"], "unoptimized");
-        assert_eq!(m["customTemplates"][0]["hardware"]["gpu"]["resourceName"], "amd.com/gpu");
+        assert_eq!(
+            m["customTemplates"][0]["hardware"]["gpu"]["resourceName"],
+            "amd.com/gpu"
+        );
         let mut tc = json!({"templateName": "t"});
         apply_defaults(AimKind::TemplateCache, &mut tc);
         assert_eq!(tc["mode"], "Shared");
@@ -177,7 +214,10 @@ mod tests {
         assert_eq!(a["modelDownloadImage"], DOWNLOADER_IMAGE);
         let mut src = json!({"filters": []});
         apply_defaults(AimKind::ClusterModelSource, &mut src);
-        assert_eq!(src, json!({"filters": [], "registry": "docker.io", "syncInterval": "1h", "maxModels": 100}));
+        assert_eq!(
+            src,
+            json!({"filters": [], "registry": "docker.io", "syncInterval": "1h", "maxModels": 100})
+        );
         let mut t = json!({"modelName": "m", "caching": {}, "hardware": {"gpu": {}}});
         apply_defaults(AimKind::ServiceTemplate, &mut t);
         assert_eq!(t["caching"]["enabled"], false);

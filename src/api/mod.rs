@@ -85,8 +85,13 @@ pub enum AimSpec {
 }
 
 /// Deserialises `spec` strictly; the error carries the JSON path of the offending field.
-pub fn parse_spec(kind: AimKind, spec: &Value) -> Result<AimSpec, serde_path_to_error::Error<serde_json::Error>> {
-    fn de<T: serde::de::DeserializeOwned>(v: &Value) -> Result<Box<T>, serde_path_to_error::Error<serde_json::Error>> {
+pub fn parse_spec(
+    kind: AimKind,
+    spec: &Value,
+) -> Result<AimSpec, serde_path_to_error::Error<serde_json::Error>> {
+    fn de<T: serde::de::DeserializeOwned>(
+        v: &Value,
+    ) -> Result<Box<T>, serde_path_to_error::Error<serde_json::Error>> {
         serde_path_to_error::deserialize(v).map(Box::new)
     }
     Ok(match kind {

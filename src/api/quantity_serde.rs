@@ -20,7 +20,11 @@ impl<'de> Deserialize<'de> for Quantity {
                 f.write_str("a Kubernetes quantity such as 500m, 4 or 32Gi")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
-                v.parse().map_err(|e: super::quantity::QuantityError| E::custom(format!("invalid quantity {v:?}: {}", e.0)))
+                v.trim()
+                    .parse()
+                    .map_err(|e: super::quantity::QuantityError| {
+                        E::custom(format!("invalid quantity {v:?}: {}", e.0))
+                    })
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
                 self.visit_str(&v.to_string())

@@ -15,7 +15,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "aimc", version, about = "Offline compiler for AMD Inference Microservices (AIM) resources")]
+#[command(
+    name = "aimc",
+    version,
+    about = "Offline compiler for AMD Inference Microservices (AIM) resources"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -49,7 +49,9 @@ pub struct Outcome {
 
 /// Loads, resolves and renders `args.dir`. `Err` is an I/O failure reading the tree.
 pub fn render_dir(args: &RenderArgs) -> Result<Outcome, load::IoError> {
-    let opts = LoadOptions { default_namespace: args.namespace.clone().filter(|n| !n.is_empty()) };
+    let opts = LoadOptions {
+        default_namespace: args.namespace.clone().filter(|n| !n.is_empty()),
+    };
     let loaded = load::load_dir(&args.dir, &opts)?;
     Ok(render_loaded(loaded, args))
 }
@@ -63,13 +65,29 @@ pub fn render_loaded(loaded: load::Loaded, args: &RenderArgs) -> Outcome {
             diags.escalate_warnings();
         }
         let objects = if diags.has_errors() { None } else { objects };
-        Outcome { diagnostics: diags.finish(), objects }
+        Outcome {
+            diagnostics: diags.finish(),
+            objects,
+        }
     };
     if diags.has_errors() {
         return finish(diags, None);
     }
-    let mode = args.emit.or_else(|| config.emit.as_deref().and_then(|e| EmitMode::from_str(e, true).ok())).unwrap_or_default();
-    let gitops = match args.gitops.or_else(|| config.gitops.as_deref().and_then(|g| GitopsArg::from_str(g, true).ok())) {
+    let mode = args
+        .emit
+        .or_else(|| {
+            config
+                .emit
+                .as_deref()
+                .and_then(|e| EmitMode::from_str(e, true).ok())
+        })
+        .unwrap_or_default();
+    let gitops = match args.gitops.or_else(|| {
+        config
+            .gitops
+            .as_deref()
+            .and_then(|g| GitopsArg::from_str(g, true).ok())
+    }) {
         Some(GitopsArg::None) => Gitops::None,
         _ => Gitops::Argocd,
     };
@@ -132,7 +150,10 @@ fn write_layout(dir: &std::path::Path, objects: &[serde_json::Value], format: Fo
     };
     for (rel, text) in &files {
         let path = dir.join(rel);
-        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, text));
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, text));
         if let Err(e) = written {
             eprintln!("aimc: cannot write {}: {e}", path.display());
             return exit::USAGE_OR_IO;

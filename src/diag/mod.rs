@@ -30,7 +30,11 @@ pub struct Location {
 
 impl Location {
     pub fn new(file: impl Into<PathBuf>, line: u32, col: u32) -> Self {
-        Location { file: file.into(), line, col }
+        Location {
+            file: file.into(),
+            line,
+            col,
+        }
     }
 }
 
@@ -52,7 +56,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity, message: message.into(), location: None, help: None }
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            location: None,
+            help: None,
+        }
     }
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(Severity::Error, code, message)
@@ -82,7 +92,13 @@ impl fmt::Display for Diagnostic {
         if let Some(loc) = &self.location {
             write!(f, "{loc}: ")?;
         }
-        write!(f, "{}[{}]: {}", self.severity.as_str(), self.code, self.message)?;
+        write!(
+            f,
+            "{}[{}]: {}",
+            self.severity.as_str(),
+            self.code,
+            self.message
+        )?;
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
         }
@@ -127,7 +143,12 @@ impl Diagnostics {
     /// not depend on the order in which phases or threads found things.
     pub fn finish(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (&a.location, a.severity, a.code, &a.message).cmp(&(&b.location, b.severity, b.code, &b.message))
+            (&a.location, a.severity, a.code, &a.message).cmp(&(
+                &b.location,
+                b.severity,
+                b.code,
+                &b.message,
+            ))
         });
         self.items.dedup();
         self.items

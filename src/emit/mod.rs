@@ -74,7 +74,16 @@ pub fn collect(index: &Index, rendered: &Rendered, mode: EmitMode) -> Vec<Value>
         .into_iter()
         .map(|(derived, v)| {
             let (api, kind) = (field(v, "/apiVersion"), field(v, "/kind"));
-            ((rank(api, kind, derived), kind, api, field(v, "/metadata/namespace"), field(v, "/metadata/name")), v)
+            (
+                (
+                    rank(api, kind, derived),
+                    kind,
+                    api,
+                    field(v, "/metadata/namespace"),
+                    field(v, "/metadata/name"),
+                ),
+                v,
+            )
         })
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -99,7 +108,9 @@ pub fn yaml_document(v: &Value) -> Result<String, EmitError> {
 pub fn document(v: &Value, format: Format) -> Result<String, EmitError> {
     match format {
         Format::Yaml => yaml_document(v),
-        Format::Json => serde_json::to_string_pretty(v).map(|s| s + "\n").map_err(|e| EmitError(e.to_string())),
+        Format::Json => serde_json::to_string_pretty(v)
+            .map(|s| s + "\n")
+            .map_err(|e| EmitError(e.to_string())),
     }
 }
 
@@ -125,7 +136,11 @@ pub fn layout(objects: &[Value], format: Format) -> Result<BTreeMap<PathBuf, Str
     for v in objects {
         let ns = field(v, "/metadata/namespace");
         let dir = if ns.is_empty() { "_cluster" } else { ns };
-        let file = format!("{}-{}.{ext}", field(v, "/kind").to_ascii_lowercase(), field(v, "/metadata/name"));
+        let file = format!(
+            "{}-{}.{ext}",
+            field(v, "/kind").to_ascii_lowercase(),
+            field(v, "/metadata/name")
+        );
         let path = PathBuf::from(dir).join(file);
         if files.insert(path.clone(), document(v, format)?).is_some() {
             return Err(EmitError(format!(
@@ -148,7 +163,17 @@ mod tests {
             {"name": "D", "value": "on"}, {"name": "E", "value": "~"}, {"name": "F", "value": "null"}, {"name": "G", "value": "2024-01-01"},
             {"name": "n", "value": "N"}]});
         let y = yaml_document(&v).unwrap();
-        for s in ["\"yes\"", "\"1.10\"", "\"0755\"", "\"on\"", "\"~\"", "\"null\"", "\"2024-01-01\"", "\"n\"", "\"N\""] {
+        for s in [
+            "\"yes\"",
+            "\"1.10\"",
+            "\"0755\"",
+            "\"on\"",
+            "\"~\"",
+            "\"null\"",
+            "\"2024-01-01\"",
+            "\"n\"",
+            "\"N\"",
+        ] {
             assert!(y.contains(s), "{s} not quoted in:\n{y}");
         }
     }

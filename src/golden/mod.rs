@@ -8,9 +8,16 @@ use std::path::{Path, PathBuf};
 pub fn read_dir(dir: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
     let mut out = BTreeMap::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry.map_err(|e| e.into_io_error().unwrap_or_else(|| io::Error::other("walk error")))?;
+        let entry = entry.map_err(|e| {
+            e.into_io_error()
+                .unwrap_or_else(|| io::Error::other("walk error"))
+        })?;
         if entry.file_type().is_file() {
-            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_path_buf();
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap_or(entry.path())
+                .to_path_buf();
             out.insert(rel, std::fs::read_to_string(entry.path())?);
         }
     }
@@ -18,23 +25,38 @@ pub fn read_dir(dir: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
 }
 
 /// A human-readable report of every difference; `None` when equal.
-pub fn compare(expected: &BTreeMap<PathBuf, String>, actual: &BTreeMap<PathBuf, String>) -> Option<String> {
+pub fn compare(
+    expected: &BTreeMap<PathBuf, String>,
+    actual: &BTreeMap<PathBuf, String>,
+) -> Option<String> {
     let mut report = String::new();
     for (path, want) in expected {
         match actual.get(path) {
-            None => report.push_str(&format!("removed: {} (golden exists, not rendered)\n", path.display())),
+            None => report.push_str(&format!(
+                "removed: {} (golden exists, not rendered)\n",
+                path.display()
+            )),
             Some(got) if got != want => {
                 let name = path.display().to_string();
                 let diff = similar::TextDiff::from_lines(want.as_str(), got.as_str());
                 report.push_str(&format!("changed: {name}\n"));
-                report.push_str(&diff.unified_diff().context_radius(3).header(&format!("golden/{name}"), &format!("rendered/{name}")).to_string());
+                report.push_str(
+                    &diff
+                        .unified_diff()
+                        .context_radius(3)
+                        .header(&format!("golden/{name}"), &format!("rendered/{name}"))
+                        .to_string(),
+                );
             }
             Some(_) => {}
         }
     }
     for (path, got) in actual {
         if !expected.contains_key(path) {
-            report.push_str(&format!("added: {} (rendered, no golden)\n", path.display()));
+            report.push_str(&format!(
+                "added: {} (rendered, no golden)\n",
+                path.display()
+            ));
             for line in got.lines() {
                 report.push_str(&format!("+{line}\n"));
             }
@@ -82,12 +104,21 @@ mod tests {
 
     #[test]
     fn compare_reports_each_kind_of_difference() {
-        let a: BTreeMap<PathBuf, String> =
-            [(PathBuf::from("x.yaml"), "a: 1\n".into()), (PathBuf::from("gone.yaml"), "g: 1\n".into())].into();
-        let b: BTreeMap<PathBuf, String> =
-            [(PathBuf::from("x.yaml"), "a: 2\n".into()), (PathBuf::from("new.yaml"), "n: 1\n".into())].into();
+        let a: BTreeMap<PathBuf, String> = [
+            (PathBuf::from("x.yaml"), "a: 1\n".into()),
+            (PathBuf::from("gone.yaml"), "g: 1\n".into()),
+        ]
+        .into();
+        let b: BTreeMap<PathBuf, String> = [
+            (PathBuf::from("x.yaml"), "a: 2\n".into()),
+            (PathBuf::from("new.yaml"), "n: 1\n".into()),
+        ]
+        .into();
         let r = compare(&a, &b).unwrap();
-        assert!(r.contains("changed: x.yaml") && r.contains("-a: 1") && r.contains("+a: 2"), "{r}");
+        assert!(
+            r.contains("changed: x.yaml") && r.contains("-a: 1") && r.contains("+a: 2"),
+            "{r}"
+        );
         assert!(r.contains("removed: gone.yaml"), "{r}");
         assert!(r.contains("added: new.yaml"), "{r}");
         assert_eq!(compare(&a, &a), None);
@@ -99,9 +130,14 @@ mod tests {
         let dir = tmp.path().join("g");
         std::fs::create_dir_all(dir.join("stale")).unwrap();
         std::fs::write(dir.join("stale/old.yaml"), "x").unwrap();
-        let files: BTreeMap<PathBuf, String> = [(PathBuf::from("ns/a.yaml"), "a: 1\n".into())].into();
+        let files: BTreeMap<PathBuf, String> =
+            [(PathBuf::from("ns/a.yaml"), "a: 1\n".into())].into();
         replace_dir(&dir, &files).unwrap();
         assert_eq!(read_dir(&dir).unwrap(), files);
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "no temporary directories left behind");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            1,
+            "no temporary directories left behind"
+        );
     }
 }

@@ -39,11 +39,15 @@ impl Default for ProjectConfig {
 impl ProjectConfig {
     pub fn parse(rel: &Path, text: &str, diags: &mut Diagnostics) -> ProjectConfig {
         let docs = super::parse_documents(rel, text, diags);
-        let Some(doc) = docs.first() else { return ProjectConfig::default() };
+        let Some(doc) = docs.first() else {
+            return ProjectConfig::default();
+        };
         let json = match doc.to_json() {
             Ok(j) => j,
             Err((line, col, msg)) => {
-                diags.push(Diagnostic::error("InvalidConfig", msg).at(Some(Location::new(rel, line, col))));
+                diags.push(
+                    Diagnostic::error("InvalidConfig", msg).at(Some(Location::new(rel, line, col))),
+                );
                 return ProjectConfig::default();
             }
         };
@@ -64,6 +68,10 @@ impl ProjectConfig {
 
     /// Whether `name` in `namespace` is declared as created outside the repository.
     pub fn is_external_secret(&self, namespace: &str, name: &str) -> bool {
-        [namespace, "*"].iter().any(|ns| self.external_secrets.get(*ns).is_some_and(|s| s.contains(name)))
+        [namespace, "*"].iter().any(|ns| {
+            self.external_secrets
+                .get(*ns)
+                .is_some_and(|s| s.contains(name))
+        })
     }
 }

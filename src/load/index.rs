@@ -61,7 +61,11 @@ impl Object {
 
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -99,14 +103,22 @@ impl Index {
         let key = ObjKey {
             api_version: api::AIM_API_VERSION.to_owned(),
             kind: kind.name().to_owned(),
-            namespace: if kind.is_cluster_scoped() { None } else { namespace.map(str::to_owned) },
+            namespace: if kind.is_cluster_scoped() {
+                None
+            } else {
+                namespace.map(str::to_owned)
+            },
             name: name.to_owned(),
         };
         self.get(&key)
     }
 
     /// All AIM objects of `kind` (in `namespace` when given), ordered by namespace and name.
-    pub fn aim_of_kind<'a>(&'a self, kind: AimKind, namespace: Option<&str>) -> impl Iterator<Item = &'a Object> + 'a {
+    pub fn aim_of_kind<'a>(
+        &'a self,
+        kind: AimKind,
+        namespace: Option<&str>,
+    ) -> impl Iterator<Item = &'a Object> + 'a {
         let kind_name = kind.name();
         let namespace = namespace.map(str::to_owned);
         self.by_key
@@ -124,11 +136,24 @@ impl Index {
     }
 
     /// Objects of a non-AIM (apiVersion, kind), e.g. `v1` `Secret`.
-    pub fn of_kind<'a>(&'a self, api_version: &'a str, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
-        self.objects.iter().filter(move |o| o.key.api_version == api_version && o.key.kind == kind)
+    pub fn of_kind<'a>(
+        &'a self,
+        api_version: &'a str,
+        kind: &'a str,
+    ) -> impl Iterator<Item = &'a Object> + 'a {
+        self.objects
+            .iter()
+            .filter(move |o| o.key.api_version == api_version && o.key.kind == kind)
     }
 
-    pub(super) fn add_document(&mut self, file: &Path, doc: usize, node: Node, opts: &LoadOptions, diags: &mut Diagnostics) {
+    pub(super) fn add_document(
+        &mut self,
+        file: &Path,
+        doc: usize,
+        node: Node,
+        opts: &LoadOptions,
+        diags: &mut Diagnostics,
+    ) {
         let at = |n: &Node| Some(Location::new(file, n.line, n.col));
         if matches!(node.value, Yaml::Null) {
             return;
@@ -144,7 +169,9 @@ impl Index {
         let mut value = match node.to_json() {
             Ok(v) => v,
             Err((line, col, msg)) => {
-                diags.push(Diagnostic::error("InvalidValue", msg).at(Some(Location::new(file, line, col))));
+                diags.push(
+                    Diagnostic::error("InvalidValue", msg).at(Some(Location::new(file, line, col))),
+                );
                 return;
             }
         };
@@ -155,26 +182,47 @@ impl Index {
                 other => {
                     let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
                     let (msg, help) = match other {
-                        None | Some(Value::Null) => (format!("object has no {}", path.join(".")), format!("add {what}")),
-                        Some(Value::String(_)) => (format!("{} is empty", path.join(".")), format!("set {what}")),
-                        Some(_) => (format!("{} must be a string", path.join(".")), format!("set {what} as a string")),
+                        None | Some(Value::Null) => (
+                            format!("object has no {}", path.join(".")),
+                            format!("add {what}"),
+                        ),
+                        Some(Value::String(_)) => (
+                            format!("{} is empty", path.join(".")),
+                            format!("set {what}"),
+                        ),
+                        Some(_) => (
+                            format!("{} must be a string", path.join(".")),
+                            format!("set {what} as a string"),
+                        ),
                     };
-                    diags.push(Diagnostic::error("MissingField", msg).at(at(node.locate(&segs))).help(help));
+                    diags.push(
+                        Diagnostic::error("MissingField", msg)
+                            .at(at(node.locate(&segs)))
+                            .help(help),
+                    );
                     None
                 }
             }
         };
-        let api_version = field(&["apiVersion"], "apiVersion, e.g. `aim.eai.amd.com/v1alpha1` or `v1`");
+        let api_version = field(
+            &["apiVersion"],
+            "apiVersion, e.g. `aim.eai.amd.com/v1alpha1` or `v1`",
+        );
         let kind = field(&["kind"], "kind, e.g. `AIMService`");
         let name = field(&["metadata", "name"], "metadata.name");
-        let (Some(api_version), Some(kind), Some(name)) = (api_version, kind, name) else { return };
+        let (Some(api_version), Some(kind), Some(name)) = (api_version, kind, name) else {
+            return;
+        };
 
         let aim_kind = if api_version.split('/').next() == Some(api::AIM_GROUP) {
             if api_version != api::AIM_API_VERSION {
                 diags.push(
-                    Diagnostic::error("UnsupportedApiVersion", format!("unsupported AIM apiVersion {api_version:?}"))
-                        .at(at(node.locate(&["apiVersion".into()])))
-                        .help(format!("aimc supports {}", api::AIM_API_VERSION)),
+                    Diagnostic::error(
+                        "UnsupportedApiVersion",
+                        format!("unsupported AIM apiVersion {api_version:?}"),
+                    )
+                    .at(at(node.locate(&["apiVersion".into()])))
+                    .help(format!("aimc supports {}", api::AIM_API_VERSION)),
                 );
                 return;
             }
@@ -199,22 +247,26 @@ impl Index {
         } else {
             match value.pointer("/metadata/namespace") {
                 Some(Value::String(ns)) if !ns.is_empty() => Some(ns.clone()),
-                Some(Value::String(_)) | None | Some(Value::Null) => match &opts.default_namespace {
-                    Some(ns) => {
-                        if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-                            meta.insert("namespace".to_owned(), Value::String(ns.clone()));
+                Some(Value::String(_)) | None | Some(Value::Null) => {
+                    match &opts.default_namespace {
+                        Some(ns) => {
+                            if let Some(meta) =
+                                value.get_mut("metadata").and_then(Value::as_object_mut)
+                            {
+                                meta.insert("namespace".to_owned(), Value::String(ns.clone()));
+                            }
+                            Some(ns.clone())
                         }
-                        Some(ns.clone())
-                    }
-                    None => {
-                        diags.push(
+                        None => {
+                            diags.push(
                             Diagnostic::error("MissingNamespace", format!("{kind} {name:?} has no metadata.namespace"))
                                 .at(at(node.locate(&["metadata".into()])))
                                 .help("set metadata.namespace, or pass --namespace NS (Argo CD sets ARGOCD_APP_NAMESPACE)"),
                         );
-                        return;
+                            return;
+                        }
                     }
-                },
+                }
                 Some(_) => {
                     diags.push(
                         Diagnostic::error("WrongType", "metadata.namespace must be a string")
@@ -225,6 +277,30 @@ impl Index {
             }
         };
 
+        for field in ["labels", "annotations"] {
+            if let Some(Value::Object(m)) = value.pointer(&format!("/metadata/{field}")) {
+                if let Some((k, _)) = m.iter().find(|(_, v)| !v.is_string()) {
+                    diags.push(
+                        Diagnostic::error("WrongType", format!("metadata.{field}.{k} must be a string"))
+                            .at(at(node.locate(&["metadata".into(), field.into(), k.as_str().into()])))
+                            .help("quote the value: YAML reads 0x74a1, 1.10, yes and on as numbers or booleans"),
+                    );
+                    return;
+                }
+            } else if value
+                .pointer(&format!("/metadata/{field}"))
+                .is_some_and(|v| !v.is_null())
+            {
+                diags.push(
+                    Diagnostic::error(
+                        "WrongType",
+                        format!("metadata.{field} must be a map of strings"),
+                    )
+                    .at(at(node.locate(&["metadata".into(), field.into()]))),
+                );
+                return;
+            }
+        }
         let aim = match aim_kind {
             Some(k) => match parse_aim(k, &mut value, &node, file, diags) {
                 Some(a) => Some(a),
@@ -232,13 +308,26 @@ impl Index {
             },
             None => None,
         };
-        let key = ObjKey { api_version, kind, namespace, name };
-        self.objects.push(Object { file: file.to_path_buf(), doc, node, value, key, aim });
+        let key = ObjKey {
+            api_version,
+            kind,
+            namespace,
+            name,
+        };
+        self.objects.push(Object {
+            file: file.to_path_buf(),
+            doc,
+            node,
+            value,
+            key,
+            aim,
+        });
     }
 
     /// Builds the key index; a second definition of the same object is an error.
     pub(super) fn finish(&mut self, diags: &mut Diagnostics) {
-        self.objects.sort_by(|a, b| (&a.file, a.doc).cmp(&(&b.file, b.doc)));
+        self.objects
+            .sort_by(|a, b| (&a.file, a.doc).cmp(&(&b.file, b.doc)));
         let mut keep = Vec::with_capacity(self.objects.len());
         let mut by_key: BTreeMap<ObjKey, usize> = BTreeMap::new();
         for obj in std::mem::take(&mut self.objects) {
@@ -247,7 +336,10 @@ impl Index {
                 diags.push(
                     Diagnostic::error("DuplicateObject", format!("{} is defined twice", obj.key))
                         .at(Some(obj.loc(&[])))
-                        .help(format!("first defined at {}; remove one of the two definitions", first.loc(&[]))),
+                        .help(format!(
+                            "first defined at {}; remove one of the two definitions",
+                            first.loc(&[])
+                        )),
                 );
                 continue;
             }
@@ -259,22 +351,37 @@ impl Index {
     }
 }
 
-fn parse_aim(kind: AimKind, value: &mut Value, node: &Node, file: &Path, diags: &mut Diagnostics) -> Option<AimObject> {
+fn parse_aim(
+    kind: AimKind,
+    value: &mut Value,
+    node: &Node,
+    file: &Path,
+    diags: &mut Diagnostics,
+) -> Option<AimObject> {
     let at = |path: &[Seg]| {
         let n = node.locate(path);
         Some(Location::new(file, n.line, n.col))
     };
     let obj = value.as_object_mut()?;
-    let unknown: Vec<String> = obj.keys().filter(|k| !AIM_TOP_LEVEL.contains(&k.as_str())).cloned().collect();
+    let unknown: Vec<String> = obj
+        .keys()
+        .filter(|k| !AIM_TOP_LEVEL.contains(&k.as_str()))
+        .cloned()
+        .collect();
     if let Some(k) = unknown.first() {
         diags.push(
-            Diagnostic::error("UnknownField", format!("unknown field {k:?} in {}", kind.name()))
-                .at(key_location(node, file, &[], k))
-                .help("an AIM object has only apiVersion, kind, metadata, spec and status"),
+            Diagnostic::error(
+                "UnknownField",
+                format!("unknown field {k:?} in {}", kind.name()),
+            )
+            .at(key_location(node, file, &[], k))
+            .help("an AIM object has only apiVersion, kind, metadata, spec and status"),
         );
         return None;
     }
-    let meta: ObjectMeta = match serde_path_to_error::deserialize(obj.get("metadata").cloned().unwrap_or(Value::Null)) {
+    let meta: ObjectMeta = match serde_path_to_error::deserialize(
+        obj.get("metadata").cloned().unwrap_or(Value::Null),
+    ) {
         Ok(m) => m,
         Err(e) => {
             let mut path = vec![Seg::from("metadata")];
@@ -287,7 +394,9 @@ fn parse_aim(kind: AimKind, value: &mut Value, node: &Node, file: &Path, diags: 
             return None;
         }
     };
-    let spec = obj.entry("spec").or_insert_with(|| Value::Object(Default::default()));
+    let spec = obj
+        .entry("spec")
+        .or_insert_with(|| Value::Object(Default::default()));
     if spec.is_null() {
         *spec = Value::Object(Default::default());
     }
@@ -299,7 +408,10 @@ fn parse_aim(kind: AimKind, value: &mut Value, node: &Node, file: &Path, diags: 
             path.extend(path_segments(e.path()));
             let inner = e.inner().to_string();
             let (code, help) = if inner.starts_with("unknown field") {
-                ("UnknownField", "remove the field or fix its spelling; the CRD does not define it")
+                (
+                    "UnknownField",
+                    "remove the field or fix its spelling; the CRD does not define it",
+                )
             } else if inner.starts_with("missing field") {
                 ("MissingField", "add the required field")
             } else {
@@ -321,9 +433,17 @@ fn parse_aim(kind: AimKind, value: &mut Value, node: &Node, file: &Path, diags: 
                 at(&path)
             };
             diags.push(
-                Diagnostic::error(code, format!("{} {}: {}", kind.name(), shown.trim_start_matches('.'), inner))
-                    .at(location)
-                    .help(help),
+                Diagnostic::error(
+                    code,
+                    format!(
+                        "{} {}: {}",
+                        kind.name(),
+                        shown.trim_start_matches('.'),
+                        inner
+                    ),
+                )
+                .at(location)
+                .help(help),
             );
             None
         }
@@ -334,7 +454,10 @@ fn parse_aim(kind: AimKind, value: &mut Value, node: &Node, file: &Path, diags: 
 fn key_location(node: &Node, file: &Path, parent: &[Seg], key: &str) -> Option<Location> {
     let p = node.locate(parent);
     if let Yaml::Map(entries) = &p.value {
-        if let Some((k, _)) = entries.iter().find(|(k, _)| matches!(&k.value, Yaml::Str(s) if s == key)) {
+        if let Some((k, _)) = entries
+            .iter()
+            .find(|(k, _)| matches!(&k.value, Yaml::Str(s) if s == key))
+        {
             return Some(Location::new(file, k.line, k.col));
         }
     }

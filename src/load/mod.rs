@@ -49,8 +49,13 @@ pub fn find_files(root: &Path) -> Result<Vec<PathBuf>, IoError> {
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         let entry = entry.map_err(|e| IoError {
-            path: e.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf()),
-            error: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk error")),
+            path: e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| root.to_path_buf()),
+            error: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk error")),
         })?;
         let is_yaml = entry
             .path()
@@ -69,7 +74,10 @@ pub fn find_files(root: &Path) -> Result<Vec<PathBuf>, IoError> {
 pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
     let mut sources = Vec::new();
     for path in find_files(root)? {
-        let bytes = std::fs::read(&path).map_err(|error| IoError { path: path.clone(), error })?;
+        let bytes = std::fs::read(&path).map_err(|error| IoError {
+            path: path.clone(),
+            error,
+        })?;
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         sources.push((rel, bytes));
     }
@@ -83,25 +91,37 @@ pub fn load_sources(mut sources: Vec<(PathBuf, Vec<u8>)>, opts: &LoadOptions) ->
     let mut config = ProjectConfig::default();
     let mut index = Index::default();
     for (rel, bytes) in sources {
-        let Some(text) = decode(&rel, &bytes, &mut diags) else { continue };
+        let Some(text) = decode(&rel, &bytes, &mut diags) else {
+            continue;
+        };
         if rel == Path::new(CONFIG_FILE) {
             config = ProjectConfig::parse(&rel, text, &mut diags);
             continue;
         }
         if rel == Path::new(LOCK_FILE) {
             diags.push(
-                Diagnostic::warning("LockFileUnsupported", "aim.lock.yaml is not read by this version of aimc")
-                    .at(Some(Location::new(&rel, 1, 1)))
-                    .help("lock-file facts (discovery, sizes, UIDs) arrive with model caching support"),
+                Diagnostic::warning(
+                    "LockFileUnsupported",
+                    "aim.lock.yaml is not read by this version of aimc",
+                )
+                .at(Some(Location::new(&rel, 1, 1)))
+                .help("lock-file facts (discovery, sizes, UIDs) arrive with model caching support"),
             );
             continue;
         }
-        for (doc, node) in parse_documents(&rel, text, &mut diags).into_iter().enumerate() {
+        for (doc, node) in parse_documents(&rel, text, &mut diags)
+            .into_iter()
+            .enumerate()
+        {
             index.add_document(&rel, doc, node, opts, &mut diags);
         }
     }
     index.finish(&mut diags);
-    Loaded { index, config, diagnostics: diags }
+    Loaded {
+        index,
+        config,
+        diagnostics: diags,
+    }
 }
 
 fn decode<'a>(rel: &Path, bytes: &'a [u8], diags: &mut Diagnostics) -> Option<&'a str> {
@@ -132,7 +152,11 @@ pub fn parse_documents(rel: &Path, text: &str, diags: &mut Diagnostics) -> Vec<y
     match yaml::parse_multi(text) {
         Ok(docs) => docs,
         Err(e) => {
-            diags.push(Diagnostic::error(e.code, e.message).at(Some(Location::new(rel, e.line, e.col))).help(e.help));
+            diags.push(
+                Diagnostic::error(e.code, e.message)
+                    .at(Some(Location::new(rel, e.line, e.col)))
+                    .help(e.help),
+            );
             Vec::new()
         }
     }

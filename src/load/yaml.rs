@@ -51,9 +51,10 @@ impl Node {
         let mut cur = self;
         for seg in path {
             let next = match (&cur.value, seg) {
-                (Yaml::Map(entries), Seg::Key(k)) => {
-                    entries.iter().find(|(key, _)| matches!(&key.value, Yaml::Str(s) if s == k)).map(|(_, v)| v)
-                }
+                (Yaml::Map(entries), Seg::Key(k)) => entries
+                    .iter()
+                    .find(|(key, _)| matches!(&key.value, Yaml::Str(s) if s == k))
+                    .map(|(_, v)| v),
                 (Yaml::Seq(items), Seg::Index(i)) => items.get(*i),
                 _ => None,
             };
@@ -74,10 +75,18 @@ impl Node {
             Yaml::UInt(u) => Value::from(*u),
             Yaml::Float(f) => match Number::from_f64(*f) {
                 Some(n) => Value::Number(n),
-                None => return Err((self.line, self.col, format!("{f} cannot be represented in JSON"))),
+                None => {
+                    return Err((
+                        self.line,
+                        self.col,
+                        format!("{f} cannot be represented in JSON"),
+                    ))
+                }
             },
             Yaml::Str(s) => Value::String(s.clone()),
-            Yaml::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect::<Result<_, _>>()?),
+            Yaml::Seq(items) => {
+                Value::Array(items.iter().map(Node::to_json).collect::<Result<_, _>>()?)
+            }
             Yaml::Map(entries) => {
                 let mut m = Map::with_capacity(entries.len());
                 for (k, v) in entries {
@@ -104,7 +113,11 @@ impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s: Spanned<Yaml> = Spanned::deserialize(d)?;
         let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-        Ok(Node { line: clamp(s.referenced.line()), col: clamp(s.referenced.column()), value: s.value })
+        Ok(Node {
+            line: clamp(s.referenced.line()),
+            col: clamp(s.referenced.column()),
+            value: s.value,
+        })
     }
 }
 
@@ -209,13 +222,19 @@ mod tests {
 
     #[test]
     fn spans_and_documents() {
-        let docs = parse_multi("a: 1\nb:\n  - x\n  - {c: yes, d: '0755'}\n---\nfoo: bar\n---\n# empty\n").unwrap();
+        let docs =
+            parse_multi("a: 1\nb:\n  - x\n  - {c: yes, d: '0755'}\n---\nfoo: bar\n---\n# empty\n")
+                .unwrap();
         assert_eq!(docs.len(), 2);
         let n = docs[0].locate(&["b".into(), 1.into(), "d".into()]);
         assert_eq!((n.line, n.col), (4, 17));
         assert_eq!(n.value, Yaml::Str("0755".into()));
         let c = docs[0].locate(&["b".into(), 1.into(), "c".into()]);
-        assert_eq!(c.value, Yaml::Bool(true), "YAML 1.1 booleans are booleans, as Kubernetes reads them");
+        assert_eq!(
+            c.value,
+            Yaml::Bool(true),
+            "YAML 1.1 booleans are booleans, as Kubernetes reads them"
+        );
         let missing = docs[0].locate(&["b".into(), 7.into()]);
         assert_eq!((missing.line, missing.col), (3, 3));
     }
@@ -232,7 +251,10 @@ mod tests {
         let mut src = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
         for (i, c) in ["b", "c", "d", "e", "f", "g", "h"].iter().enumerate() {
             let prev = ["a", "b", "c", "d", "e", "f", "g"][i];
-            src.push_str(&format!("{c}: &{c} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
+            src.push_str(&format!(
+                "{c}: &{c} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
         }
         let e = parse_multi(&src).unwrap_err();
         assert_eq!(e.code, "AliasBudget");

@@ -11,29 +11,61 @@ use std::collections::BTreeMap;
 
 pub const API_VERSION: &str = "serving.kserve.io/v1beta1";
 
-pub fn render(plan: &ServicePlan, t: &Template, st: &Status, image: &str, isvc_name: &str, ctx: &Ctx) -> Value {
+pub fn render(
+    plan: &ServicePlan,
+    t: &Template,
+    st: &Status,
+    image: &str,
+    isvc_name: &str,
+    ctx: &Ctx,
+) -> Value {
     let spec = plan.spec;
     let mut labels = BTreeMap::new();
-    labels.insert("app.kubernetes.io/component".to_owned(), "inference".to_owned());
-    labels.insert("app.kubernetes.io/managed-by".to_owned(), "aim-engine".to_owned());
-    labels.insert("aim.eai.amd.com/template".to_owned(), naming::sanitize_label_value(&t.name));
-    labels.insert("aim.eai.amd.com/service".to_owned(), naming::sanitize_label_value(plan.name));
+    labels.insert(
+        "app.kubernetes.io/component".to_owned(),
+        "inference".to_owned(),
+    );
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_owned(),
+        "aim-engine".to_owned(),
+    );
+    labels.insert(
+        "aim.eai.amd.com/template".to_owned(),
+        naming::sanitize_label_value(&t.name),
+    );
+    labels.insert(
+        "aim.eai.amd.com/service".to_owned(),
+        naming::sanitize_label_value(plan.name),
+    );
     if !t.spec.model_name.is_empty() {
-        labels.insert("aim.eai.amd.com/model".to_owned(), naming::sanitize_label_value(&t.spec.model_name));
+        labels.insert(
+            "aim.eai.amd.com/model".to_owned(),
+            naming::sanitize_label_value(&t.spec.model_name),
+        );
     }
     if !st.metric.is_empty() {
-        labels.insert("aim.eai.amd.com/metric".to_owned(), naming::sanitize_label_value(&st.metric));
+        labels.insert(
+            "aim.eai.amd.com/metric".to_owned(),
+            naming::sanitize_label_value(&st.metric),
+        );
     }
     if !st.precision.is_empty() {
-        labels.insert("aim.eai.amd.com/precision".to_owned(), naming::sanitize_label_value(&st.precision));
+        labels.insert(
+            "aim.eai.amd.com/precision".to_owned(),
+            naming::sanitize_label_value(&st.precision),
+        );
     }
     super::stamp_service_child(&mut labels, plan);
 
-    let autoscaling = spec.auto_scaling.is_some() || spec.min_replicas.is_some() || spec.max_replicas.is_some();
+    let autoscaling =
+        spec.auto_scaling.is_some() || spec.min_replicas.is_some() || spec.max_replicas.is_some();
     let mut annotations = Map::new();
     let (min, max) = if autoscaling {
         annotations.insert("serving.kserve.io/autoscalerClass".into(), "keda".into());
-        annotations.insert("sidecar.opentelemetry.io/inject".into(), format!("{isvc_name}-predictor").into());
+        annotations.insert(
+            "sidecar.opentelemetry.io/inject".into(),
+            format!("{isvc_name}-predictor").into(),
+        );
         annotations.insert("prometheus.kserve.io/port".into(), "8000".into());
         let min = spec.min_replicas.unwrap_or(1);
         (min, spec.max_replicas.or(spec.min_replicas).unwrap_or(1))
@@ -55,9 +87,16 @@ pub fn render(plan: &ServicePlan, t: &Template, st: &Status, image: &str, isvc_n
         predictor.insert("autoScaling".into(), autoscaling_json(a));
     }
     if !spec.image_pull_secrets.is_empty() {
-        predictor.insert("imagePullSecrets".into(), serde_json::to_value(&spec.image_pull_secrets).unwrap_or_default());
+        predictor.insert(
+            "imagePullSecrets".into(),
+            serde_json::to_value(&spec.image_pull_secrets).unwrap_or_default(),
+        );
     }
-    if let Some(sa) = spec.service_account_name.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(sa) = spec
+        .service_account_name
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
         predictor.insert("serviceAccountName".into(), sa.into());
     }
     if let Some(ids) = &st.affinity {
@@ -68,21 +107,40 @@ pub fn render(plan: &ServicePlan, t: &Template, st: &Status, image: &str, isvc_n
             ]}}}),
         );
     }
-    let env: Vec<Value> = plan.env.iter().map(|e| serde_json::to_value(&e.var).unwrap_or_default()).collect();
+    let env: Vec<Value> = plan
+        .env
+        .iter()
+        .map(|e| serde_json::to_value(&e.var).unwrap_or_default())
+        .collect();
     let mut container = Map::new();
     container.insert("name".into(), "kserve-container".into());
     container.insert("image".into(), image.into());
     container.insert("env".into(), Value::Array(env));
     container.insert("resources".into(), resources(st, t, spec));
-    container.insert("ports".into(), json!([{"containerPort": 8000, "name": "http", "protocol": "TCP"}]));
-    container.insert("volumeMounts".into(), json!([{"name": "dshm", "mountPath": "/dev/shm"}]));
-    predictor.insert("containers".into(), Value::Array(vec![Value::Object(container)]));
-    predictor.insert("volumes".into(), json!([{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}]));
+    container.insert(
+        "ports".into(),
+        json!([{"containerPort": 8000, "name": "http", "protocol": "TCP"}]),
+    );
+    container.insert(
+        "volumeMounts".into(),
+        json!([{"name": "dshm", "mountPath": "/dev/shm"}]),
+    );
+    predictor.insert(
+        "containers".into(),
+        Value::Array(vec![Value::Object(container)]),
+    );
+    predictor.insert(
+        "volumes".into(),
+        json!([{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}]),
+    );
 
     let mut metadata = Map::new();
     metadata.insert("name".into(), isvc_name.into());
     metadata.insert("namespace".into(), plan.namespace.into());
-    metadata.insert("labels".into(), serde_json::to_value(&labels).unwrap_or_default());
+    metadata.insert(
+        "labels".into(),
+        serde_json::to_value(&labels).unwrap_or_default(),
+    );
     metadata.insert("annotations".into(), Value::Object(annotations));
     if let Some(refs) = owner_refs(plan) {
         metadata.insert("ownerReferences".into(), refs);
@@ -93,26 +151,45 @@ pub fn render(plan: &ServicePlan, t: &Template, st: &Status, image: &str, isvc_n
 /// §7.4: GPU-derived defaults, then template, then service resources (per key, last wins).
 fn resources(st: &Status, t: &Template, spec: &ServiceSpec) -> Value {
     let n = i64::from(st.gpu_requests);
-    let gpu = if st.gpu_resource.is_empty() { "amd.com/gpu" } else { st.gpu_resource.as_str() };
+    let gpu = if st.gpu_resource.is_empty() {
+        "amd.com/gpu"
+    } else {
+        st.gpu_resource.as_str()
+    };
     let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
     let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
     if n > 0 {
         requests.insert("cpu".into(), Quantity::from_int(4 * n, Format::DecimalSI));
-        requests.insert("memory".into(), Quantity::from_int(32 * n * (1 << 30), Format::BinarySI));
+        requests.insert(
+            "memory".into(),
+            Quantity::from_int(32 * n * (1 << 30), Format::BinarySI),
+        );
         requests.insert(gpu.into(), Quantity::from_int(n, Format::DecimalSI));
-        limits.insert("memory".into(), Quantity::from_int(48 * n * (1 << 30), Format::BinarySI));
+        limits.insert(
+            "memory".into(),
+            Quantity::from_int(48 * n * (1 << 30), Format::BinarySI),
+        );
         limits.insert(gpu.into(), Quantity::from_int(n, Format::DecimalSI));
     }
-    for r in [t.spec.resources.as_ref(), spec.resources.as_ref()].into_iter().flatten() {
+    for r in [t.spec.resources.as_ref(), spec.resources.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         requests.extend(r.requests.iter().map(|(k, v)| (k.clone(), v.clone())));
         limits.extend(r.limits.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let mut out = Map::new();
     if !limits.is_empty() {
-        out.insert("limits".into(), serde_json::to_value(&limits).unwrap_or_default());
+        out.insert(
+            "limits".into(),
+            serde_json::to_value(&limits).unwrap_or_default(),
+        );
     }
     if !requests.is_empty() {
-        out.insert("requests".into(), serde_json::to_value(&requests).unwrap_or_default());
+        out.insert(
+            "requests".into(),
+            serde_json::to_value(&requests).unwrap_or_default(),
+        );
     }
     Value::Object(out)
 }
@@ -130,21 +207,34 @@ fn autoscaling_json(a: &AutoScaling) -> Value {
                 if m.r#type == "PodMetric" {
                     if let Some(pm) = &m.podmetric {
                         let mut metric = Map::new();
-                        metric.insert("backend".into(), pm.metric.backend.clone().unwrap_or_default().into());
+                        metric.insert(
+                            "backend".into(),
+                            pm.metric.backend.clone().unwrap_or_default().into(),
+                        );
                         let opt = |m: &mut Map<String, Value>, k: &str, v: &Option<String>| {
                             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
                                 m.insert(k.into(), v.clone().into());
                             }
                         };
                         opt(&mut metric, "serverAddress", &pm.metric.server_address);
-                        if let Some(names) = pm.metric.metric_names.as_ref().filter(|n| !n.is_empty()) {
+                        if let Some(names) =
+                            pm.metric.metric_names.as_ref().filter(|n| !n.is_empty())
+                        {
                             metric.insert("metricNames".into(), names.clone().into());
                         }
                         opt(&mut metric, "query", &pm.metric.query);
-                        opt(&mut metric, "operationOverTime", &pm.metric.operation_over_time);
+                        opt(
+                            &mut metric,
+                            "operationOverTime",
+                            &pm.metric.operation_over_time,
+                        );
                         let mut target = Map::new();
                         target.insert("type".into(), pm.target.r#type.clone().into());
-                        let quantity = |v: &Option<String>| v.as_ref().filter(|v| !v.is_empty() && v.parse::<Quantity>().is_ok()).cloned();
+                        let quantity = |v: &Option<String>| {
+                            v.as_ref()
+                                .filter(|v| !v.is_empty() && v.parse::<Quantity>().is_ok())
+                                .cloned()
+                        };
                         if let Some(v) = quantity(&pm.target.value) {
                             target.insert("value".into(), v.into());
                         }
@@ -154,7 +244,10 @@ fn autoscaling_json(a: &AutoScaling) -> Value {
                         if let Some(u) = pm.target.average_utilization {
                             target.insert("averageUtilization".into(), u.into());
                         }
-                        o.insert("podmetric".into(), json!({"metric": metric, "target": target}));
+                        o.insert(
+                            "podmetric".into(),
+                            json!({"metric": metric, "target": target}),
+                        );
                     }
                 }
                 Value::Object(o)

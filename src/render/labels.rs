@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 /// pattern matches nothing (the operator skips it).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     fn m(p: &[char], n: &[char]) -> Option<bool> {
-        let Some((&c, rest)) = p.split_first() else { return Some(n.is_empty()) };
+        let Some((&c, rest)) = p.split_first() else {
+            return Some(n.is_empty());
+        };
         match c {
             '*' => {
                 // Try every split that does not cross a '/'.
@@ -135,13 +137,19 @@ pub fn stamp(
             continue;
         }
         let copy = k.starts_with("aim.eai.amd.com/")
-            || propagation.is_some_and(|(enabled, pats)| enabled && !pats.is_empty() && pats.iter().any(|p| glob_match(p, k)));
+            || propagation.is_some_and(|(enabled, pats)| {
+                enabled && !pats.is_empty() && pats.iter().any(|p| glob_match(p, k))
+            });
         if copy {
             labels.insert(k.clone(), v.clone());
         }
     }
-    labels.entry("app.kubernetes.io/managed-by".to_owned()).or_insert_with(|| managed_by.to_owned());
-    labels.entry(owner_label.0.to_owned()).or_insert_with(|| owner_label.1.to_owned());
+    labels
+        .entry("app.kubernetes.io/managed-by".to_owned())
+        .or_insert_with(|| managed_by.to_owned());
+    labels
+        .entry(owner_label.0.to_owned())
+        .or_insert_with(|| owner_label.1.to_owned());
 }
 
 #[cfg(test)]
@@ -154,7 +162,10 @@ mod tests {
         assert!(glob_match("*", "team"));
         assert!(!glob_match("*", "org/x"));
         assert!(glob_match("*/*", "org/x"));
-        assert!(glob_match("compliance.*/severity", "compliance.sec/severity"));
+        assert!(glob_match(
+            "compliance.*/severity",
+            "compliance.sec/severity"
+        ));
         assert!(glob_match("team-?", "team-a"));
         assert!(!glob_match("team-?", "team-ab"));
         assert!(glob_match("org.example/*", "org.example/"));
@@ -167,7 +178,8 @@ mod tests {
 
     #[test]
     fn stamp_never_overwrites() {
-        let mut l: BTreeMap<String, String> = [("aim.eai.amd.com/service".to_string(), "x".to_string())].into();
+        let mut l: BTreeMap<String, String> =
+            [("aim.eai.amd.com/service".to_string(), "x".to_string())].into();
         let parent: BTreeMap<String, String> = [
             ("aim.eai.amd.com/service".to_string(), "other".to_string()),
             ("aim.eai.amd.com/team".to_string(), "t".to_string()),
@@ -176,7 +188,13 @@ mod tests {
         ]
         .into();
         let pats = vec!["org.example/*".to_string()];
-        stamp(&mut l, &parent, Some((true, &pats)), "aim-engine", ("aim.eai.amd.com/service.name", "Svc"));
+        stamp(
+            &mut l,
+            &parent,
+            Some((true, &pats)),
+            "aim-engine",
+            ("aim.eai.amd.com/service.name", "Svc"),
+        );
         assert_eq!(l["aim.eai.amd.com/service"], "x");
         assert_eq!(l["aim.eai.amd.com/team"], "t");
         assert_eq!(l["org.example/cost-center"], "eng");

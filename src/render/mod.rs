@@ -9,6 +9,7 @@ use crate::api::AIM_API_VERSION;
 use crate::diag::Diagnostic;
 use crate::naming;
 use crate::resolve::model::ModelRef;
+use crate::resolve::template::{Scope, Template};
 use crate::resolve::{Plan, ServicePlan};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -51,14 +52,24 @@ pub struct Rendered {
 
 /// The owner reference, only when the service's real UID is known (offline.md).
 pub(crate) fn owner_refs(plan: &ServicePlan) -> Option<Value> {
-    let uid = plan.obj.value.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty())?;
-    Some(json!([{"apiVersion": AIM_API_VERSION, "kind": "AIMService", "name": plan.name, "uid": uid, "controller": true}]))
+    let uid = plan
+        .obj
+        .value
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())?;
+    Some(
+        json!([{"apiVersion": AIM_API_VERSION, "kind": "AIMService", "name": plan.name, "uid": uid, "controller": true}]),
+    )
 }
 
 /// §9 for children of a service: its `aim.eai.amd.com/*` labels, propagated labels, then
 /// the controller labels.
 pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &ServicePlan) {
-    let lp = plan.config.as_ref().and_then(|c| c.spec.label_propagation.as_ref());
+    let lp = plan
+        .config
+        .as_ref()
+        .and_then(|c| c.spec.label_propagation.as_ref());
     labels::stamp(
         labels,
         &plan.obj.labels(),
@@ -76,7 +87,137 @@ pub fn render(plan: &Plan, ctx: &Ctx) -> Rendered {
     for m in &plan.created_models {
         out.derived.push(created_model(m, plan));
     }
+    for t in &plan.generated_templates {
+        out.derived.push(generated_template(t));
+    }
+    for sp in &plan.services {
+        if let Some(v) = derived_template(sp) {
+            out.derived.push(v);
+        }
+    }
     out
+}
+
+fn template_object(
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+    labels: &BTreeMap<String, String>,
+    spec: &crate::api::aim::TemplateSpec,
+) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), name.into());
+    if let Some(ns) = namespace {
+        metadata.insert("namespace".into(), ns.into());
+    }
+    metadata.insert(
+        "labels".into(),
+        serde_json::to_value(labels).unwrap_or_default(),
+    );
+    json!({"apiVersion": AIM_API_VERSION, "kind": kind, "metadata": metadata, "spec": serde_json::to_value(spec).unwrap_or_default()})
+}
+
+/// A template a model generates, stamped by the model controller (cache-model.md §1.4).
+fn generated_template(t: &Template) -> Value {
+    let model = t.generated_by.as_deref().unwrap_or_default();
+    let mut labels = t.labels.clone();
+    let (managed_by, owner_key) = if t.is_cluster() {
+        (
+            "aim-cluster-model-controller",
+            "aim.eai.amd.com/cluster-model.name",
+        )
+    } else {
+        ("aim-model-controller", "aim.eai.amd.com/model.name")
+    };
+    labels::stamp(
+        &mut labels,
+        &BTreeMap::new(),
+        None,
+        managed_by,
+        (owner_key, model),
+    );
+    let ns = match &t.scope {
+        Scope::Namespace(ns) => Some(ns.as_str()),
+        Scope::Cluster => None,
+    };
+    template_object(t.kind().name(), &t.name, ns, &labels, &t.spec)
+}
+
+/// The derived template a service with `spec.overrides` creates over a namespaced template
+/// (service.md §5.2). The InferenceService still uses the base template.
+fn derived_template(sp: &ServicePlan) -> Option<Value> {
+    let overrides = sp.spec.overrides.as_ref()?;
+    let (t, _) = sp.template.as_ref()?;
+    if t.is_cluster()
+        || t.labels.get("aim.eai.amd.com/origin").map(String::as_str) == Some("derived")
+    {
+        return None;
+    }
+    let name = crate::resolve::template::derived_lookup_name(&t.name, sp.spec);
+    if name == t.name {
+        return None;
+    }
+    let mut spec = t.spec.clone();
+    if spec.model_name.is_empty() {
+        spec.model_name = sp
+            .model
+            .as_ref()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
+    }
+    spec.runtime_config_name = Some(
+        sp.spec
+            .runtime_config_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .or(spec
+                .runtime_config_name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty()))
+            .unwrap_or("default")
+            .to_owned(),
+    );
+    if let Some(m) = overrides.metric.clone() {
+        spec.metric = Some(m);
+    }
+    if let Some(p) = overrides.precision.clone() {
+        spec.precision = Some(p);
+    }
+    if let Some(h) = overrides.hardware.clone() {
+        spec.hardware = Some(h);
+    }
+    if !sp.spec.image_pull_secrets.is_empty() {
+        spec.image_pull_secrets = sp.spec.image_pull_secrets.clone();
+    }
+    if let Some(r) = sp.spec.resources.clone() {
+        spec.resources = Some(r);
+    }
+    let dedicated = matches!(
+        sp.spec.caching.as_ref().and_then(|c| c.mode.as_deref()),
+        Some("Dedicated") | Some("Never")
+    );
+    if !dedicated {
+        spec.caching = Some(crate::api::aim::TemplateCaching {
+            enabled: true,
+            env: Vec::new(),
+        });
+    }
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_owned(),
+        "aim-engine".to_owned(),
+    );
+    labels.insert("aim.eai.amd.com/origin".to_owned(), "derived".to_owned());
+    stamp_service_child(&mut labels, sp);
+    Some(template_object(
+        "AIMServiceTemplate",
+        &name,
+        Some(sp.namespace),
+        &labels,
+        &spec,
+    ))
 }
 
 fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
@@ -101,16 +242,27 @@ fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
             }
         }
     }
-    if let Some(ann) = sp.spec.routing.as_ref().map(|r| &r.annotations).filter(|a| !a.is_empty()) {
+    if let Some(ann) = sp
+        .spec
+        .routing
+        .as_ref()
+        .map(|r| &r.annotations)
+        .filter(|a| !a.is_empty())
+    {
         let _ = ann;
         diags.push(
-            Diagnostic::warning("ServiceRouteAnnotationsIgnored", "spec.routing.annotations on an AIMService are ignored by the operator")
-                .at(Some(sp.obj.loc_of(&["spec", "routing", "annotations"])))
-                .help("set routing.annotations in the runtime config instead"),
+            Diagnostic::warning(
+                "ServiceRouteAnnotationsIgnored",
+                "spec.routing.annotations on an AIMService are ignored by the operator",
+            )
+            .at(Some(sp.obj.loc_of(&["spec", "routing", "annotations"])))
+            .help("set routing.annotations in the runtime config instead"),
         );
     }
 
-    let (Some((t, st)), Some(model)) = (&sp.template, &sp.model) else { return };
+    let (Some((t, st)), Some(model)) = (&sp.template, &sp.model) else {
+        return;
+    };
     let name = match isvc_name {
         Ok(n) => n,
         Err(e) => {
@@ -120,7 +272,8 @@ fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
             return;
         }
     };
-    out.concrete.push(isvc::render(sp, t, st, &model.spec().image, &name, ctx));
+    out.concrete
+        .push(isvc::render(sp, t, st, &model.spec().image, &name, ctx));
     warn_pitfalls(sp, diags);
 }
 
@@ -130,21 +283,48 @@ fn warn_pitfalls(sp: &ServicePlan, diags: &mut Vec<Diagnostic>) {
         diags.push(Diagnostic::warning("ServiceNameTooLong", "service name longer than 63 characters: the aim.eai.amd.com/service.name label will be rejected").at(at(&["metadata", "name"])));
     }
     if sp.name.starts_with(|c: char| c.is_ascii_digit()) {
-        diags.push(Diagnostic::warning("ServiceNameStartsWithDigit", "KServe requires InferenceService names to start with a letter").at(at(&["metadata", "name"])));
+        diags.push(
+            Diagnostic::warning(
+                "ServiceNameStartsWithDigit",
+                "KServe requires InferenceService names to start with a letter",
+            )
+            .at(at(&["metadata", "name"])),
+        );
     }
     if let (Some(min), Some(max)) = (sp.spec.min_replicas, sp.spec.max_replicas) {
         if min > max {
-            diags.push(Diagnostic::warning("MinReplicasAboveMax", format!("minReplicas {min} > maxReplicas {max}: KServe rejects this")).at(at(&["spec", "minReplicas"])));
+            diags.push(
+                Diagnostic::warning(
+                    "MinReplicasAboveMax",
+                    format!("minReplicas {min} > maxReplicas {max}: KServe rejects this"),
+                )
+                .at(at(&["spec", "minReplicas"])),
+            );
         }
     }
-    if sp.spec.replicas == Some(0) && sp.spec.min_replicas.is_none() && sp.spec.max_replicas.is_none() && sp.spec.auto_scaling.is_none() {
-        diags.push(Diagnostic::warning("ZeroReplicas", "replicas: 0 renders minReplicas: 0 with no maxReplicas").at(at(&["spec", "replicas"])));
+    if sp.spec.replicas == Some(0)
+        && sp.spec.min_replicas.is_none()
+        && sp.spec.max_replicas.is_none()
+        && sp.spec.auto_scaling.is_none()
+    {
+        diags.push(
+            Diagnostic::warning(
+                "ZeroReplicas",
+                "replicas: 0 renders minReplicas: 0 with no maxReplicas",
+            )
+            .at(at(&["spec", "replicas"])),
+        );
     }
 }
 
 /// §8.3 path selection, with the operator's silent fallback made visible.
 fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>) -> String {
-    let uid = sp.obj.value.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty());
+    let uid = sp
+        .obj
+        .value
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty());
     let default = || match uid {
         Some(u) => path::default_path(sp.namespace, u),
         None => path::default_path(sp.namespace, sp.name),
@@ -168,12 +348,26 @@ fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>)
     match path::render_path(tmpl, &go_view(sp), &labels, &annotations) {
         Ok(p) => p,
         Err(e) => {
-            let from_service = sp.spec.routing.as_ref().and_then(|r| r.path_template.as_ref()).is_some();
-            let loc = if from_service { Some(sp.obj.loc_of(&["spec", "routing", "pathTemplate"])) } else { Some(sp.obj.loc_of(&["metadata", "name"])) };
+            let from_service = sp
+                .spec
+                .routing
+                .as_ref()
+                .and_then(|r| r.path_template.as_ref())
+                .is_some();
+            let loc = if from_service {
+                Some(sp.obj.loc_of(&["spec", "routing", "pathTemplate"]))
+            } else {
+                Some(sp.obj.loc_of(&["metadata", "name"]))
+            };
             diags.push(
-                Diagnostic::warning("PathTemplateInvalid", format!("{e}; the operator silently falls back to the default path"))
-                    .at(loc)
-                    .help("fix the path template; use .metadata.labels['key'] only as a whole expression"),
+                Diagnostic::warning(
+                    "PathTemplateInvalid",
+                    format!("{e}; the operator silently falls back to the default path"),
+                )
+                .at(loc)
+                .help(
+                    "fix the path template; use .metadata.labels['key'] only as a whole expression",
+                ),
             );
             info_default(diags);
             default()
@@ -183,7 +377,11 @@ fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>)
 
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -191,13 +389,21 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
 /// fields at their zero values, inlined fields unreachable, status as in the steady state.
 fn go_view(sp: &ServicePlan) -> Value {
     let mut v = sp.obj.value.clone();
-    let Some(root) = v.as_object_mut() else { return v };
+    let Some(root) = v.as_object_mut() else {
+        return v;
+    };
     let meta = root.entry("metadata").or_insert_with(|| json!({}));
     if let Some(m) = meta.as_object_mut() {
-        for (k, d) in [("generateName", json!("")), ("uid", json!("")), ("resourceVersion", json!("")), ("generation", json!(0))] {
+        for (k, d) in [
+            ("generateName", json!("")),
+            ("uid", json!("")),
+            ("resourceVersion", json!("")),
+            ("generation", json!(0)),
+        ] {
             m.entry(k).or_insert(d);
         }
-        m.entry("creationTimestamp").or_insert(json!("0001-01-01 00:00:00 +0000 UTC"));
+        m.entry("creationTimestamp")
+            .or_insert(json!("0001-01-01 00:00:00 +0000 UTC"));
     }
     let spec = root.entry("spec").or_insert_with(|| json!({}));
     if let Some(s) = spec.as_object_mut() {
@@ -242,7 +448,10 @@ fn go_view(sp: &ServicePlan) -> Value {
 fn created_model(m: &crate::resolve::model::CreatedModel, plan: &Plan) -> Value {
     let owner = plan.services.iter().find(|s| matches!(&s.model, Some(ModelRef::Created(c)) if c.name == m.name && c.namespace == m.namespace));
     let mut labels = BTreeMap::new();
-    labels.insert("aim.eai.amd.com/origin".to_owned(), "auto-generated".to_owned());
+    labels.insert(
+        "aim.eai.amd.com/origin".to_owned(),
+        "auto-generated".to_owned(),
+    );
     if m.custom {
         labels.insert("aim.eai.amd.com/custom-model".to_owned(), "true".to_owned());
         if let Some(o) = owner {

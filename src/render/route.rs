@@ -22,27 +22,63 @@ pub fn routing<'a>(plan: &'a ServicePlan) -> Routing<'a> {
     let svc = plan.spec.routing.as_ref();
     let rc = plan.config.as_ref().and_then(|c| c.spec.routing.as_ref());
     Routing {
-        enabled: svc.and_then(|r| r.enabled).or(rc.and_then(|r| r.enabled)).unwrap_or(false),
-        gateway: svc.and_then(|r| r.gateway_ref.as_ref()).or(rc.and_then(|r| r.gateway_ref.as_ref())),
-        path_template: svc.and_then(|r| r.path_template.as_deref()).or(rc.and_then(|r| r.path_template.as_deref())),
-        timeout: svc.and_then(|r| r.request_timeout.as_deref()).or(rc.and_then(|r| r.request_timeout.as_deref())),
+        enabled: svc
+            .and_then(|r| r.enabled)
+            .or(rc.and_then(|r| r.enabled))
+            .unwrap_or(false),
+        gateway: svc
+            .and_then(|r| r.gateway_ref.as_ref())
+            .or(rc.and_then(|r| r.gateway_ref.as_ref())),
+        path_template: svc
+            .and_then(|r| r.path_template.as_deref())
+            .or(rc.and_then(|r| r.path_template.as_deref())),
+        timeout: svc
+            .and_then(|r| r.request_timeout.as_deref())
+            .or(rc.and_then(|r| r.request_timeout.as_deref())),
         annotations: rc.map(|r| &r.annotations).filter(|a| !a.is_empty()),
     }
 }
 
-pub fn render(plan: &ServicePlan, r: &Routing, gw: &GatewayRef, path: &str, isvc_name: &str, route_name: &str, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Value> {
+pub fn render(
+    plan: &ServicePlan,
+    r: &Routing,
+    gw: &GatewayRef,
+    path: &str,
+    isvc_name: &str,
+    route_name: &str,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
     let mut labels = BTreeMap::new();
-    labels.insert("app.kubernetes.io/component".to_owned(), "routing".to_owned());
-    labels.insert("app.kubernetes.io/managed-by".to_owned(), "aim-engine".to_owned());
-    labels.insert("aim.eai.amd.com/service".to_owned(), crate::naming::sanitize_label_value(plan.name));
+    labels.insert(
+        "app.kubernetes.io/component".to_owned(),
+        "routing".to_owned(),
+    );
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_owned(),
+        "aim-engine".to_owned(),
+    );
+    labels.insert(
+        "aim.eai.amd.com/service".to_owned(),
+        crate::naming::sanitize_label_value(plan.name),
+    );
     super::stamp_service_child(&mut labels, plan);
 
     let mut metadata = Map::new();
     metadata.insert("name".into(), route_name.into());
     metadata.insert("namespace".into(), plan.namespace.into());
-    metadata.insert("labels".into(), serde_json::to_value(&labels).unwrap_or_default());
-    let mut annotations: Map<String, Value> =
-        r.annotations.map(|a| a.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()).unwrap_or_default();
+    metadata.insert(
+        "labels".into(),
+        serde_json::to_value(&labels).unwrap_or_default(),
+    );
+    let mut annotations: Map<String, Value> = r
+        .annotations
+        .map(|a| {
+            a.iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
     if let Some(wave) = ctx.wave("HTTPRoute") {
         annotations.insert("argocd.argoproj.io/sync-wave".into(), wave.into());
     }
@@ -54,7 +90,10 @@ pub fn render(plan: &ServicePlan, r: &Routing, gw: &GatewayRef, path: &str, isvc
     }
 
     let mut rule = Map::new();
-    rule.insert("matches".into(), json!([{"path": {"type": "PathPrefix", "value": path}}]));
+    rule.insert(
+        "matches".into(),
+        json!([{"path": {"type": "PathPrefix", "value": path}}]),
+    );
     rule.insert(
         "filters".into(),
         json!([{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]),
@@ -79,9 +118,12 @@ pub fn render(plan: &ServicePlan, r: &Routing, gw: &GatewayRef, path: &str, isvc
             }
             None => {
                 diags.push(
-                    Diagnostic::error("InvalidDuration", format!("requestTimeout {t:?} is not a duration"))
-                        .at(loc)
-                        .help("write a Go duration such as 30s, 2m or 1h"),
+                    Diagnostic::error(
+                        "InvalidDuration",
+                        format!("requestTimeout {t:?} is not a duration"),
+                    )
+                    .at(loc)
+                    .help("write a Go duration such as 30s, 2m or 1h"),
                 );
                 return None;
             }

@@ -47,7 +47,11 @@ pub struct EnvEntry {
 
 impl EnvEntry {
     pub fn new(var: EnvVar, origin: Origin) -> Self {
-        EnvEntry { var, origin, shadowed: Vec::new() }
+        EnvEntry {
+            var,
+            origin,
+            shadowed: Vec::new(),
+        }
     }
 }
 
@@ -61,7 +65,11 @@ pub struct Merged {
 /// `MergeEnvVars(defaults, overrides, "AIM_ENGINE_ARGS")`, exactly as the operator: defaults
 /// keep their order with overrides replacing in place (only the first occurrence), remaining
 /// overrides appended in order, `AIM_ENGINE_ARGS` JSON-deep-merged (valueFrom dropped).
-pub fn merge_env(defaults: Vec<EnvEntry>, overrides: &[EnvEntry], errors: &mut Vec<String>) -> Vec<EnvEntry> {
+pub fn merge_env(
+    defaults: Vec<EnvEntry>,
+    overrides: &[EnvEntry],
+    errors: &mut Vec<String>,
+) -> Vec<EnvEntry> {
     use std::collections::HashMap;
     // Later duplicates in `overrides` win, like the Go map built from the list.
     let mut pending: HashMap<&str, &EnvEntry> = HashMap::new();
@@ -87,7 +95,11 @@ pub fn merge_env(defaults: Vec<EnvEntry>, overrides: &[EnvEntry], errors: &mut V
                 } else {
                     o.var.clone()
                 };
-                out.push(EnvEntry { var, origin: o.origin.clone(), shadowed });
+                out.push(EnvEntry {
+                    var,
+                    origin: o.origin.clone(),
+                    shadowed,
+                });
             }
             None => out.push(d),
         }
@@ -101,10 +113,22 @@ pub fn merge_env(defaults: Vec<EnvEntry>, overrides: &[EnvEntry], errors: &mut V
 }
 
 /// Wraps a plain list from one layer; `loc(i)` gives the location of entry `i`.
-pub fn layer_entries(vars: &[EnvVar], layer: &Layer, loc: impl Fn(usize) -> Option<Location>) -> Vec<EnvEntry> {
+pub fn layer_entries(
+    vars: &[EnvVar],
+    layer: &Layer,
+    loc: impl Fn(usize) -> Option<Location>,
+) -> Vec<EnvEntry> {
     vars.iter()
         .enumerate()
-        .map(|(i, v)| EnvEntry::new(v.clone(), Origin { layer: layer.clone(), location: loc(i) }))
+        .map(|(i, v)| {
+            EnvEntry::new(
+                v.clone(),
+                Origin {
+                    layer: layer.clone(),
+                    location: loc(i),
+                },
+            )
+        })
         .collect()
 }
 
@@ -118,11 +142,15 @@ mod tests {
     }
 
     fn names_values(e: &[EnvEntry]) -> Vec<(String, String)> {
-        e.iter().map(|e| (e.var.name.clone(), e.var.value_str().to_owned())).collect()
+        e.iter()
+            .map(|e| (e.var.name.clone(), e.var.value_str().to_owned()))
+            .collect()
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -130,14 +158,29 @@ mod tests {
         let mut errs = Vec::new();
         assert!(merge_env(vec![], &[], &mut errs).is_empty());
         let d = entries(&[("FOO", "bar"), ("BAZ", "qux")], Layer::SystemDefault);
-        assert_eq!(names_values(&merge_env(d, &[], &mut errs)), pairs(&[("FOO", "bar"), ("BAZ", "qux")]));
+        assert_eq!(
+            names_values(&merge_env(d, &[], &mut errs)),
+            pairs(&[("FOO", "bar"), ("BAZ", "qux")])
+        );
         let d = entries(&[("FOO", "original")], Layer::SystemDefault);
         let o = entries(&[("FOO", "override")], Layer::Template("t".into()));
-        assert_eq!(names_values(&merge_env(d, &o, &mut errs)), pairs(&[("FOO", "override")]));
-        let d = entries(&[("KEEP", "kept"), ("OVERRIDE", "old")], Layer::SystemDefault);
-        let o = entries(&[("OVERRIDE", "new"), ("NEW", "added")], Layer::Template("t".into()));
+        assert_eq!(
+            names_values(&merge_env(d, &o, &mut errs)),
+            pairs(&[("FOO", "override")])
+        );
+        let d = entries(
+            &[("KEEP", "kept"), ("OVERRIDE", "old")],
+            Layer::SystemDefault,
+        );
+        let o = entries(
+            &[("OVERRIDE", "new"), ("NEW", "added")],
+            Layer::Template("t".into()),
+        );
         let m = merge_env(d, &o, &mut errs);
-        assert_eq!(names_values(&m), pairs(&[("KEEP", "kept"), ("OVERRIDE", "new"), ("NEW", "added")]));
+        assert_eq!(
+            names_values(&m),
+            pairs(&[("KEEP", "kept"), ("OVERRIDE", "new"), ("NEW", "added")])
+        );
         assert_eq!(m[1].origin.layer, Layer::Template("t".into()));
         assert_eq!(m[1].shadowed[0].0.value_str(), "old");
         assert!(errs.is_empty());
@@ -146,10 +189,19 @@ mod tests {
     #[test]
     fn engine_args_are_json_merged() {
         let mut errs = Vec::new();
-        let d = entries(&[(ENGINE_ARGS, r#"{"max-model-len":4096}"#)], Layer::SystemDefault);
-        let o = entries(&[(ENGINE_ARGS, r#"{"kv-transfer-config":"value"}"#)], Layer::Template("t".into()));
+        let d = entries(
+            &[(ENGINE_ARGS, r#"{"max-model-len":4096}"#)],
+            Layer::SystemDefault,
+        );
+        let o = entries(
+            &[(ENGINE_ARGS, r#"{"kv-transfer-config":"value"}"#)],
+            Layer::Template("t".into()),
+        );
         let m = merge_env(d, &o, &mut errs);
-        assert_eq!(m[0].var.value_str(), r#"{"kv-transfer-config":"value","max-model-len":4096}"#);
+        assert_eq!(
+            m[0].var.value_str(),
+            r#"{"kv-transfer-config":"value","max-model-len":4096}"#
+        );
     }
 
     #[test]
@@ -165,8 +217,14 @@ mod tests {
     fn duplicate_defaults_only_first_replaced_and_later_override_duplicates_win() {
         let mut errs = Vec::new();
         let d = entries(&[("A", "1"), ("A", "2")], Layer::SystemDefault);
-        let o = entries(&[("A", "x"), ("A", "y"), ("B", "1"), ("B", "2")], Layer::Template("t".into()));
+        let o = entries(
+            &[("A", "x"), ("A", "y"), ("B", "1"), ("B", "2")],
+            Layer::Template("t".into()),
+        );
         let m = merge_env(d, &o, &mut errs);
-        assert_eq!(names_values(&m), pairs(&[("A", "y"), ("A", "2"), ("B", "1"), ("B", "2")]));
+        assert_eq!(
+            names_values(&m),
+            pairs(&[("A", "y"), ("A", "2"), ("B", "1"), ("B", "2")])
+        );
     }
 }

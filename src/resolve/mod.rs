@@ -40,6 +40,8 @@ pub struct Plan<'a> {
     pub services: Vec<ServicePlan<'a>>,
     /// Models the service controller creates, by (namespace, name).
     pub created_models: Vec<CreatedModel>,
+    /// Templates that models generate (cache-model.md §2.4), by scope and name.
+    pub generated_templates: Vec<Template>,
     pub inventory: Option<Inventory>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -74,15 +76,20 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
     }
 
     // Pass 1: models, so templates of service-created models join the catalog.
-    let services: Vec<(&Object, &ServiceSpec)> =
-        index.aim_of_kind(AimKind::Service, None).filter_map(|o| service_spec(o).map(|s| (o, s))).collect();
+    let services: Vec<(&Object, &ServiceSpec)> = index
+        .aim_of_kind(AimKind::Service, None)
+        .filter_map(|o| service_spec(o).map(|s| (o, s)))
+        .collect();
     let mut models = Vec::with_capacity(services.len());
     let mut created: Vec<CreatedModel> = Vec::new();
     for (obj, spec) in &services {
         let ns = obj.key.namespace.as_deref().unwrap_or_default();
         let m = model::resolve(index, ns, spec);
         if let Ok(ModelRef::Created(c)) = &m {
-            if !created.iter().any(|x| x.namespace == c.namespace && x.name == c.name) {
+            if !created
+                .iter()
+                .any(|x| x.namespace == c.namespace && x.name == c.name)
+            {
                 created.push(c.clone());
             }
         }
@@ -94,7 +101,10 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
         diags.push(
             Diagnostic::warning(
                 "TemplateShadowsGenerated",
-                format!("this template has the name of one that {} generates; the written one is used", t.generated_by.as_deref().unwrap_or("a model")),
+                format!(
+                    "this template has the name of one that {} generates; the written one is used",
+                    t.generated_by.as_deref().unwrap_or("a model")
+                ),
             )
             .at(Some(loc.clone()))
             .help("the operator would apply the generated spec over it; rename one of them"),
@@ -103,10 +113,25 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
 
     let mut plans = Vec::with_capacity(services.len());
     for ((obj, spec), model) in services.into_iter().zip(models) {
-        plans.push(resolve_service(index, &catalog, inventory.as_ref(), obj, spec, model, &mut diags));
+        plans.push(resolve_service(
+            index,
+            &catalog,
+            inventory.as_ref(),
+            obj,
+            spec,
+            model,
+            &mut diags,
+        ));
     }
     secrets::check(index, config, &plans, &mut diags);
-    Plan { services: plans, created_models: created, inventory, diagnostics: diags }
+    let generated_templates = catalog.generated().cloned().collect();
+    Plan {
+        services: plans,
+        created_models: created,
+        generated_templates,
+        inventory,
+        diagnostics: diags,
+    }
 }
 
 fn resolve_service<'a>(
@@ -120,13 +145,26 @@ fn resolve_service<'a>(
 ) -> ServicePlan<'a> {
     let ns = obj.key.namespace.as_deref().unwrap_or_default();
     let name = obj.key.name.as_str();
-    let mut plan = ServicePlan { obj, spec, namespace: ns, name, config: None, model: None, template: None, env: Vec::new() };
+    let mut plan = ServicePlan {
+        obj,
+        spec,
+        namespace: ns,
+        name,
+        config: None,
+        model: None,
+        template: None,
+        env: Vec::new(),
+    };
 
     let rc_name = spec.runtime_config_name();
     match runtime_config::resolve(index, Some(ns), rc_name, diags) {
         Ok(c) => plan.config = c,
         Err(msg) => {
-            let code = if msg.starts_with("RuntimeConfig ") { "ConfigNotFound" } else { "EngineArgsMerge" };
+            let code = if msg.starts_with("RuntimeConfig ") {
+                "ConfigNotFound"
+            } else {
+                "EngineArgsMerge"
+            };
             diags.push(
                 Diagnostic::error(code, format!("{code}: {msg}"))
                     .at(at(obj, &["spec", "runtimeConfigName"]))
@@ -139,23 +177,36 @@ fn resolve_service<'a>(
         Ok(m) => m,
         Err(e) => {
             diags.push(
-                Diagnostic::error(e.code, e.message).at(at(obj, e.path)).help(match e.code {
-                    "ModelNotFound" => "create the AIMModel or AIMClusterModel, or fix spec.model.name",
-                    "MultipleModelsForImage" => "keep one model per image, or reference one by spec.model.name",
-                    _ => "fix spec.model",
-                }),
+                Diagnostic::error(e.code, e.message)
+                    .at(at(obj, e.path))
+                    .help(match e.code {
+                        "ModelNotFound" => {
+                            "create the AIMModel or AIMClusterModel, or fix spec.model.name"
+                        }
+                        "MultipleModelsForImage" => {
+                            "keep one model per image, or reference one by spec.model.name"
+                        }
+                        _ => "fix spec.model",
+                    }),
             );
             return plan;
         }
     };
 
-    let explicit = spec.template.as_ref().and_then(|t| t.name.as_deref()).map(str::trim).filter(|n| !n.is_empty());
+    let explicit = spec
+        .template
+        .as_ref()
+        .and_then(|t| t.name.as_deref())
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     let chosen = match explicit {
         Some(t) => template::explicit(catalog, ns, spec, t),
         None => template::select(catalog, ns, &model, spec, inventory),
     };
     let help = |code: &str| match code {
-        "TemplateSelectionAmbiguous" => "set spec.template.name, or spec.overrides to narrow the choice",
+        "TemplateSelectionAmbiguous" => {
+            "set spec.template.name, or spec.overrides to narrow the choice"
+        }
         "NeedsGpuInventory" => "add the cluster's Node objects to the tree",
         _ => "create the template, fix spec.template.name, or check the model's templates",
     };
@@ -174,9 +225,6 @@ fn resolve_service<'a>(
                         .help("choose a template for a GPU the cluster has, or add the Node objects that have it"),
                 ),
                 Ok(()) => {
-                    if t.spec.model_name != model.name() && explicit.is_some() && !t.is_cluster() {
-                        // The operator uses the template as named; the model only supplies the image.
-                    }
                     if !t.spec.model_sources.is_empty() {
                         diags.push(
                             Diagnostic::warning(
@@ -185,6 +233,16 @@ fn resolve_service<'a>(
                             )
                             .at(t.location.clone().or_else(|| at(obj, &[])))
                             .help("model caching arrives in a later aimc release; review the InferenceService before syncing"),
+                        );
+                    }
+                    if st.profile_type_assumed && explicit.is_none() {
+                        diags.push(
+                            Diagnostic::info(
+                                "ProfileTypeAssumed",
+                                format!("template {} has no spec.type and no spec.modelSources: its profile type comes from discovery in the cluster; aimc takes it as optimized", t.name),
+                            )
+                            .at(t.location.clone().or_else(|| at(obj, &["spec", "model"])))
+                            .help("set spec.type on the template to make selection exact"),
                         );
                     }
                     plan.template = Some((t.clone(), st));
@@ -197,9 +255,14 @@ fn resolve_service<'a>(
         plan.env = inference_env(obj, spec, plan.config.as_ref(), t, &mut errors);
         for e in errors {
             diags.push(
-                Diagnostic::error("EngineArgsMerge", format!("AIM_ENGINE_ARGS cannot be merged: {e}"))
-                    .at(at(obj, &[]))
-                    .help("the operator panics on this input; make every AIM_ENGINE_ARGS a JSON object"),
+                Diagnostic::error(
+                    "EngineArgsMerge",
+                    format!("AIM_ENGINE_ARGS cannot be merged: {e}"),
+                )
+                .at(at(obj, &[]))
+                .help(
+                    "the operator panics on this input; make every AIM_ENGINE_ARGS a JSON object",
+                ),
             );
         }
     }
@@ -208,9 +271,26 @@ fn resolve_service<'a>(
 }
 
 /// The inference container env (service.md §3.1), sorted stably by name.
-pub fn inference_env(obj: &Object, spec: &ServiceSpec, rc: Option<&MergedConfig>, t: &Template, errors: &mut Vec<String>) -> Vec<EnvEntry> {
-    let sys = |n: &str, v: &str| EnvEntry::new(EnvVar::plain(n, v), Origin { layer: Layer::SystemDefault, location: None });
-    let mut env = vec![sys("AIM_CACHE_PATH", "/workspace/cache"), sys("VLLM_ENABLE_METRICS", "true")];
+pub fn inference_env(
+    obj: &Object,
+    spec: &ServiceSpec,
+    rc: Option<&MergedConfig>,
+    t: &Template,
+    errors: &mut Vec<String>,
+) -> Vec<EnvEntry> {
+    let sys = |n: &str, v: &str| {
+        EnvEntry::new(
+            EnvVar::plain(n, v),
+            Origin {
+                layer: Layer::SystemDefault,
+                location: None,
+            },
+        )
+    };
+    let mut env = vec![
+        sys("AIM_CACHE_PATH", "/workspace/cache"),
+        sys("VLLM_ENABLE_METRICS", "true"),
+    ];
     if let Some(rc) = rc.filter(|rc| !rc.env.is_empty()) {
         env = merge_env(env, &rc.env, errors);
     }
@@ -221,7 +301,15 @@ pub fn inference_env(obj: &Object, spec: &ServiceSpec, rc: Option<&MergedConfig>
             base
         })
     };
-    let appended = |n: &str, v: &str| EnvEntry::new(EnvVar::plain(n, v), Origin { layer: tl.clone(), location: tloc(&[]) });
+    let appended = |n: &str, v: &str| {
+        EnvEntry::new(
+            EnvVar::plain(n, v),
+            Origin {
+                layer: tl.clone(),
+                location: tloc(&[]),
+            },
+        )
+    };
     if let Some(p) = t.spec.profile_id.as_deref().filter(|p| !p.is_empty()) {
         env.push(appended("AIM_PROFILE_ID", p));
     }
@@ -239,8 +327,13 @@ pub fn inference_env(obj: &Object, spec: &ServiceSpec, rc: Option<&MergedConfig>
         env.push(appended("AIM_MODEL_ID", &src.model_id));
     }
     if !spec.env.is_empty() {
-        let sl = Layer::Service(obj.key.namespace.clone().unwrap_or_default(), obj.key.name.clone());
-        let entries = layer_entries(&spec.env, &sl, |i| Some(obj.loc(&["spec".into(), "env".into(), Seg::Index(i)])));
+        let sl = Layer::Service(
+            obj.key.namespace.clone().unwrap_or_default(),
+            obj.key.name.clone(),
+        );
+        let entries = layer_entries(&spec.env, &sl, |i| {
+            Some(obj.loc(&["spec".into(), "env".into(), Seg::Index(i)]))
+        });
         env = merge_env(env, &entries, errors);
     }
     env.sort_by(|a, b| a.var.name.as_bytes().cmp(b.var.name.as_bytes()));

@@ -10,7 +10,11 @@ use crate::naming::{self, CustomSourceKey};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelRef<'a> {
     /// An AIMModel or AIMClusterModel written in the repository.
-    Existing { kind: AimKind, obj: &'a Object, spec: &'a ModelSpec },
+    Existing {
+        kind: AimKind,
+        obj: &'a Object,
+        spec: &'a ModelSpec,
+    },
     /// A namespaced AIMModel the service controller creates (unowned).
     Created(CreatedModel),
 }
@@ -64,7 +68,11 @@ pub fn model_spec(obj: &Object) -> Option<&ModelSpec> {
     }
 }
 
-pub fn resolve<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec) -> Result<ModelRef<'a>, ModelError> {
+pub fn resolve<'a>(
+    index: &'a Index,
+    namespace: &str,
+    svc: &ServiceSpec,
+) -> Result<ModelRef<'a>, ModelError> {
     let m = &svc.model;
     if let Some(name) = m.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         for kind in [AimKind::Model, AimKind::ClusterModel] {
@@ -76,7 +84,9 @@ pub fn resolve<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec) -> Resu
         }
         return Err(ModelError {
             code: "ModelNotFound",
-            message: format!("model \"{name}\" not found in namespace {namespace} or cluster scope"),
+            message: format!(
+                "model \"{name}\" not found in namespace {namespace} or cluster scope"
+            ),
             path: &["spec", "model", "name"],
         });
     }
@@ -86,13 +96,26 @@ pub fn resolve<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec) -> Resu
     if let Some(custom) = &m.custom {
         return resolve_custom(index, namespace, svc, custom);
     }
-    Err(ModelError { code: "ModelNotFound", message: "no model specified in service spec".into(), path: &["spec", "model"] })
+    Err(ModelError {
+        code: "ModelNotFound",
+        message: "no model specified in service spec".into(),
+        path: &["spec", "model"],
+    })
 }
 
-fn resolve_image<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec, image: &str) -> Result<ModelRef<'a>, ModelError> {
+fn resolve_image<'a>(
+    index: &'a Index,
+    namespace: &str,
+    svc: &ServiceSpec,
+    image: &str,
+) -> Result<ModelRef<'a>, ModelError> {
     let mut matches = Vec::new();
     for kind in [AimKind::Model, AimKind::ClusterModel] {
-        let ns = if kind == AimKind::Model { Some(namespace) } else { None };
+        let ns = if kind == AimKind::Model {
+            Some(namespace)
+        } else {
+            None
+        };
         for obj in index.aim_of_kind(kind, ns) {
             if let Some(spec) = model_spec(obj).filter(|s| s.image == image) {
                 matches.push(ModelRef::Existing { kind, obj, spec });
@@ -103,13 +126,20 @@ fn resolve_image<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec, image
         let list: Vec<String> = matches
             .iter()
             .map(|m| match m {
-                ModelRef::Existing { kind: AimKind::Model, obj, .. } => format!("{namespace}/{} (namespace)", obj.key.name),
+                ModelRef::Existing {
+                    kind: AimKind::Model,
+                    obj,
+                    ..
+                } => format!("{namespace}/{} (namespace)", obj.key.name),
                 other => format!("{} (cluster)", other.name()),
             })
             .collect();
         return Err(ModelError {
             code: "MultipleModelsForImage",
-            message: format!("multiple models found with the same image with image \"{image}\": {}", list.join(", ")),
+            message: format!(
+                "multiple models found with the same image with image \"{image}\": {}",
+                list.join(", ")
+            ),
             path: &["spec", "model", "image"],
         });
     }
@@ -137,20 +167,40 @@ fn resolve_image<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec, image
 }
 
 fn endpoint(env: &[EnvVar]) -> &str {
-    env.iter().find(|e| e.name == "AWS_ENDPOINT_URL").map(EnvVar::value_str).unwrap_or("")
+    env.iter()
+        .find(|e| e.name == "AWS_ENDPOINT_URL")
+        .map(EnvVar::value_str)
+        .unwrap_or("")
 }
 
-fn resolve_custom<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec, custom: &CustomModelSpec) -> Result<ModelRef<'a>, ModelError> {
+fn resolve_custom<'a>(
+    index: &'a Index,
+    namespace: &str,
+    svc: &ServiceSpec,
+    custom: &CustomModelSpec,
+) -> Result<ModelRef<'a>, ModelError> {
     // First AIMModel in list order (sorted by name here) with the same image and sources.
     for obj in index.aim_of_kind(AimKind::Model, Some(namespace)) {
-        let Some(spec) = model_spec(obj) else { continue };
+        let Some(spec) = model_spec(obj) else {
+            continue;
+        };
         let same = spec.image == custom.base_image
             && spec.model_sources.len() == custom.model_sources.len()
-            && spec.model_sources.iter().zip(&custom.model_sources).all(|(a, b)| {
-                a.model_id == b.model_id && a.source_uri == b.source_uri && endpoint(&a.env) == endpoint(&b.env)
-            });
+            && spec
+                .model_sources
+                .iter()
+                .zip(&custom.model_sources)
+                .all(|(a, b)| {
+                    a.model_id == b.model_id
+                        && a.source_uri == b.source_uri
+                        && endpoint(&a.env) == endpoint(&b.env)
+                });
         if same {
-            return Ok(ModelRef::Existing { kind: AimKind::Model, obj, spec });
+            return Ok(ModelRef::Existing {
+                kind: AimKind::Model,
+                obj,
+                spec,
+            });
         }
     }
     let keys: Vec<CustomSourceKey> = custom
@@ -173,7 +223,10 @@ fn resolve_custom<'a>(index: &'a Index, namespace: &str, svc: &ServiceSpec, cust
         spec: ModelSpec {
             image: custom.base_image.clone(),
             model_sources: custom.model_sources.clone(),
-            custom: Some(crate::api::aim::ModelCustom { hardware: Some(custom.hardware.clone()), r#type: None }),
+            custom: Some(crate::api::aim::ModelCustom {
+                hardware: Some(custom.hardware.clone()),
+                r#type: None,
+            }),
             runtime_config_name: svc.runtime_config_name.clone(),
             image_pull_secrets: svc.image_pull_secrets.clone(),
             service_account_name: svc.service_account_name.clone(),

@@ -2,7 +2,9 @@
 //! the defects where a namespace `false`/`0`/`""` cannot override the cluster value.
 
 use super::env::{layer_entries, merge_env, EnvEntry, Layer};
-use crate::api::aim::{GatewayRef, LabelPropagation, RoutingConfig, RuntimeConfigSpec, StorageConfig};
+use crate::api::aim::{
+    GatewayRef, LabelPropagation, RoutingConfig, RuntimeConfigSpec, StorageConfig,
+};
 use crate::api::{AimKind, AimSpec};
 use crate::diag::{Diagnostic, Location};
 use crate::load::yaml::Seg;
@@ -19,7 +21,12 @@ pub struct MergedConfig {
 
 /// Looks up `name` for an object in `namespace` (None for cluster-scoped objects).
 /// `Ok(None)` is "no config" (only for `default`).
-pub fn resolve(index: &Index, namespace: Option<&str>, name: &str, warnings: &mut Vec<Diagnostic>) -> Result<Option<MergedConfig>, String> {
+pub fn resolve(
+    index: &Index,
+    namespace: Option<&str>,
+    name: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Option<MergedConfig>, String> {
     let ns_obj = namespace.and_then(|ns| index.aim(AimKind::RuntimeConfig, Some(ns), name));
     let cl_obj = index.aim(AimKind::ClusterRuntimeConfig, None, name);
     if ns_obj.is_none() && cl_obj.is_none() {
@@ -32,7 +39,10 @@ pub fn resolve(index: &Index, namespace: Option<&str>, name: &str, warnings: &mu
     let mut errors = Vec::new();
     for (obj, layer) in [
         (cl_obj, Layer::ClusterRuntimeConfig(name.to_owned())),
-        (ns_obj, Layer::RuntimeConfig(namespace.unwrap_or_default().to_owned(), name.to_owned())),
+        (
+            ns_obj,
+            Layer::RuntimeConfig(namespace.unwrap_or_default().to_owned(), name.to_owned()),
+        ),
     ] {
         let Some(obj) = obj else { continue };
         let Some(spec) = spec_of(obj) else { continue };
@@ -40,8 +50,14 @@ pub fn resolve(index: &Index, namespace: Option<&str>, name: &str, warnings: &mu
         if !merged.sources.is_empty() {
             warn_defects(&merged.spec, &spec, obj, warnings);
         }
-        let entries = layer_entries(&spec.env, &layer, |i| Some(obj.loc(&["spec".into(), "env".into(), Seg::Index(i)])));
-        merged.env = if merged.env.is_empty() { entries } else { merge_env(std::mem::take(&mut merged.env), &entries, &mut errors) };
+        let entries = layer_entries(&spec.env, &layer, |i| {
+            Some(obj.loc(&["spec".into(), "env".into(), Seg::Index(i)]))
+        });
+        merged.env = if merged.env.is_empty() {
+            entries
+        } else {
+            merge_env(std::mem::take(&mut merged.env), &entries, &mut errors)
+        };
         merge_spec(&mut merged.spec, spec);
         merged.sources.push(layer);
     }
@@ -61,7 +77,11 @@ fn spec_of(obj: &Object) -> Option<&RuntimeConfigSpec> {
 
 /// Deprecated top-level fields move into `storage` unless already set there (§2.3).
 pub fn migrate(mut spec: RuntimeConfigSpec) -> RuntimeConfigSpec {
-    if let Some(sc) = spec.default_storage_class_name.as_ref().filter(|s| !s.is_empty()) {
+    if let Some(sc) = spec
+        .default_storage_class_name
+        .as_ref()
+        .filter(|s| !s.is_empty())
+    {
         let storage = spec.storage.get_or_insert_with(StorageConfig::default);
         if storage.default_storage_class_name.is_none() {
             storage.default_storage_class_name = Some(sc.clone());
@@ -127,36 +147,52 @@ fn merge_opt<T>(dst: &mut Option<T>, src: Option<T>, f: impl FnOnce(&mut T, T)) 
 /// One mergo override step (`dst` = lower layer, `src` = higher). Env is merged separately.
 pub fn merge_spec(dst: &mut RuntimeConfigSpec, src: RuntimeConfigSpec) {
     merge_opt(&mut dst.storage, src.storage, |d, s| {
-        merge_str(&mut d.default_storage_class_name, s.default_storage_class_name);
+        merge_str(
+            &mut d.default_storage_class_name,
+            s.default_storage_class_name,
+        );
         merge_int(&mut d.pvc_headroom_percent, s.pvc_headroom_percent);
     });
     merge_opt(&mut dst.routing, src.routing, merge_routing);
-    merge_opt(&mut dst.model, src.model, |d, s| merge_bool(&mut d.auto_discovery, s.auto_discovery));
-    merge_opt(&mut dst.label_propagation, src.label_propagation, |d: &mut LabelPropagation, s| {
-        d.enabled = d.enabled || s.enabled;
-        if !s.r#match.is_empty() {
-            d.r#match = s.r#match;
-        }
+    merge_opt(&mut dst.model, src.model, |d, s| {
+        merge_bool(&mut d.auto_discovery, s.auto_discovery)
     });
+    merge_opt(
+        &mut dst.label_propagation,
+        src.label_propagation,
+        |d: &mut LabelPropagation, s| {
+            d.enabled = d.enabled || s.enabled;
+            if !s.r#match.is_empty() {
+                d.r#match = s.r#match;
+            }
+        },
+    );
     if !src.env.is_empty() && dst.env.is_empty() {
         dst.env = src.env;
     }
-    merge_str(&mut dst.default_storage_class_name, src.default_storage_class_name);
+    merge_str(
+        &mut dst.default_storage_class_name,
+        src.default_storage_class_name,
+    );
     merge_int(&mut dst.pvc_headroom_percent, src.pvc_headroom_percent);
 }
 
 fn merge_routing(d: &mut RoutingConfig, s: RoutingConfig) {
     merge_bool(&mut d.enabled, s.enabled);
-    merge_opt(&mut d.gateway_ref, s.gateway_ref, |d: &mut GatewayRef, s| {
-        if !s.name.is_empty() {
-            d.name = s.name;
-        }
-        merge_str(&mut d.group, s.group);
-        merge_str(&mut d.kind, s.kind);
-        merge_str(&mut d.namespace, s.namespace);
-        merge_str(&mut d.section_name, s.section_name);
-        merge_int(&mut d.port, s.port);
-    });
+    merge_opt(
+        &mut d.gateway_ref,
+        s.gateway_ref,
+        |d: &mut GatewayRef, s| {
+            if !s.name.is_empty() {
+                d.name = s.name;
+            }
+            merge_str(&mut d.group, s.group);
+            merge_str(&mut d.kind, s.kind);
+            merge_str(&mut d.namespace, s.namespace);
+            merge_str(&mut d.section_name, s.section_name);
+            merge_int(&mut d.port, s.port);
+        },
+    );
     merge_str(&mut d.path_template, s.path_template);
     // A zero duration cannot override either; "0s" and friends parse to zero.
     match (d.request_timeout.as_mut(), s.request_timeout) {
@@ -174,11 +210,18 @@ fn merge_routing(d: &mut RoutingConfig, s: RoutingConfig) {
 }
 
 fn is_zero_duration(s: &str) -> bool {
-    super::duration::parse(s).map(|d| d == 0).unwrap_or(s.is_empty())
+    super::duration::parse(s)
+        .map(|d| d == 0)
+        .unwrap_or(s.is_empty())
 }
 
 /// Warns where the namespace config tries something the operator's merge silently ignores.
-fn warn_defects(cluster: &RuntimeConfigSpec, ns: &RuntimeConfigSpec, obj: &Object, out: &mut Vec<Diagnostic>) {
+fn warn_defects(
+    cluster: &RuntimeConfigSpec,
+    ns: &RuntimeConfigSpec,
+    obj: &Object,
+    out: &mut Vec<Diagnostic>,
+) {
     let loc = |path: &[&str]| -> Option<Location> { Some(obj.loc_of(path)) };
     let mut warn = |path: &[&str], what: String| {
         out.push(
@@ -192,10 +235,18 @@ fn warn_defects(cluster: &RuntimeConfigSpec, ns: &RuntimeConfigSpec, obj: &Objec
     if nr.and_then(|r| r.enabled) == Some(false) && cr.and_then(|r| r.enabled) == Some(true) {
         warn(&["spec", "routing", "enabled"], "routing.enabled: false cannot override the cluster config's true; routing stays enabled".into());
     }
-    if nr.and_then(|r| r.path_template.as_deref()) == Some("") && cr.and_then(|r| nonempty(&r.path_template)).is_some() {
-        warn(&["spec", "routing", "pathTemplate"], "an empty pathTemplate cannot clear the cluster config's template".into());
+    if nr.and_then(|r| r.path_template.as_deref()) == Some("")
+        && cr.and_then(|r| nonempty(&r.path_template)).is_some()
+    {
+        warn(
+            &["spec", "routing", "pathTemplate"],
+            "an empty pathTemplate cannot clear the cluster config's template".into(),
+        );
     }
-    if let (Some(n), Some(c)) = (nr.and_then(|r| r.gateway_ref.as_ref()), cr.and_then(|r| r.gateway_ref.as_ref())) {
+    if let (Some(n), Some(c)) = (
+        nr.and_then(|r| r.gateway_ref.as_ref()),
+        cr.and_then(|r| r.gateway_ref.as_ref()),
+    ) {
         if n.namespace.is_none() && c.namespace.is_some() && n.name != c.name {
             warn(
                 &["spec", "routing", "gatewayRef"],
@@ -207,21 +258,51 @@ fn warn_defects(cluster: &RuntimeConfigSpec, ns: &RuntimeConfigSpec, obj: &Objec
             );
         }
     }
-    if nr.and_then(|r| r.request_timeout.as_deref()).is_some_and(is_zero_duration) && cr.and_then(|r| r.request_timeout.as_ref()).is_some() {
-        warn(&["spec", "routing", "requestTimeout"], "a zero requestTimeout cannot override the cluster config's timeout".into());
+    if nr
+        .and_then(|r| r.request_timeout.as_deref())
+        .is_some_and(is_zero_duration)
+        && cr.and_then(|r| r.request_timeout.as_ref()).is_some()
+    {
+        warn(
+            &["spec", "routing", "requestTimeout"],
+            "a zero requestTimeout cannot override the cluster config's timeout".into(),
+        );
     }
     let (cs, nsst) = (cluster.storage.as_ref(), ns.storage.as_ref());
-    if nsst.and_then(|s| s.pvc_headroom_percent) == Some(0) && cs.and_then(|s| s.pvc_headroom_percent).is_some_and(|h| h != 0) {
-        warn(&["spec", "storage", "pvcHeadroomPercent"], "pvcHeadroomPercent: 0 cannot override the cluster config's value".into());
+    if nsst.and_then(|s| s.pvc_headroom_percent) == Some(0)
+        && cs
+            .and_then(|s| s.pvc_headroom_percent)
+            .is_some_and(|h| h != 0)
+    {
+        warn(
+            &["spec", "storage", "pvcHeadroomPercent"],
+            "pvcHeadroomPercent: 0 cannot override the cluster config's value".into(),
+        );
     }
-    if ns.label_propagation.as_ref().is_some_and(|l| !l.enabled) && cluster.label_propagation.as_ref().is_some_and(|l| l.enabled) {
-        let explicitly = obj.value.pointer("/spec/labelPropagation/enabled").is_some();
+    if ns.label_propagation.as_ref().is_some_and(|l| !l.enabled)
+        && cluster
+            .label_propagation
+            .as_ref()
+            .is_some_and(|l| l.enabled)
+    {
+        let explicitly = obj
+            .value
+            .pointer("/spec/labelPropagation/enabled")
+            .is_some();
         if explicitly {
-            warn(&["spec", "labelPropagation", "enabled"], "labelPropagation.enabled: false cannot override the cluster config's true".into());
+            warn(
+                &["spec", "labelPropagation", "enabled"],
+                "labelPropagation.enabled: false cannot override the cluster config's true".into(),
+            );
         }
     }
-    if ns.model.as_ref().and_then(|m| m.auto_discovery) == Some(false) && cluster.model.as_ref().and_then(|m| m.auto_discovery) == Some(true) {
-        warn(&["spec", "model", "autoDiscovery"], "model.autoDiscovery: false cannot override the cluster config's true".into());
+    if ns.model.as_ref().and_then(|m| m.auto_discovery) == Some(false)
+        && cluster.model.as_ref().and_then(|m| m.auto_discovery) == Some(true)
+    {
+        warn(
+            &["spec", "model", "autoDiscovery"],
+            "model.autoDiscovery: false cannot override the cluster config's true".into(),
+        );
     }
 }
 
@@ -262,59 +343,146 @@ mod tests {
         assert_eq!(r.enabled, Some(true));
         let gw = r.gateway_ref.as_ref().unwrap();
         assert_eq!(
-            (gw.group.as_deref(), gw.kind.as_deref(), gw.namespace.as_deref(), gw.name.as_str()),
-            (Some("gateway.networking.k8s.io"), Some("Gateway"), Some("infra"), "gw-b")
+            (
+                gw.group.as_deref(),
+                gw.kind.as_deref(),
+                gw.namespace.as_deref(),
+                gw.name.as_str()
+            ),
+            (
+                Some("gateway.networking.k8s.io"),
+                Some("Gateway"),
+                Some("infra"),
+                "gw-b"
+            )
         );
         assert_eq!(r.path_template.as_deref(), Some("/c/{.metadata.name}"));
         assert_eq!(r.request_timeout.as_deref(), Some("60s"));
-        let ann: BTreeMap<String, String> =
-            [("a", "1"), ("b", ""), ("c", "3")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let ann: BTreeMap<String, String> = [("a", "1"), ("b", ""), ("c", "3")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert_eq!(r.annotations, ann);
         let lp = merged.label_propagation.as_ref().unwrap();
         assert!(lp.enabled);
         assert_eq!(lp.r#match, vec!["org/*".to_string(), "team".to_string()]);
 
         let mut errs = Vec::new();
-        let c = layer_entries(&cluster.env, &Layer::ClusterRuntimeConfig("default".into()), |_| None);
-        let n = layer_entries(&ns.env, &Layer::RuntimeConfig("ns".into(), "default".into()), |_| None);
-        let env: Vec<EnvVar> = merge_env(c, &n, &mut errs).into_iter().map(|e| e.var).collect();
+        let c = layer_entries(
+            &cluster.env,
+            &Layer::ClusterRuntimeConfig("default".into()),
+            |_| None,
+        );
+        let n = layer_entries(
+            &ns.env,
+            &Layer::RuntimeConfig("ns".into(), "default".into()),
+            |_| None,
+        );
+        let env: Vec<EnvVar> = merge_env(c, &n, &mut errs)
+            .into_iter()
+            .map(|e| e.var)
+            .collect();
         assert_eq!(
             env,
-            vec![EnvVar::plain("X", "c"), EnvVar::plain("AIM_ENGINE_ARGS", r#"{"a":1,"b":2}"#), EnvVar::plain("Y", "n")]
+            vec![
+                EnvVar::plain("X", "c"),
+                EnvVar::plain("AIM_ENGINE_ARGS", r#"{"a":1,"b":2}"#),
+                EnvVar::plain("Y", "n")
+            ]
         );
     }
 
     #[test]
     fn unit_test_facts() {
         let mut m = RuntimeConfigSpec::default();
-        merge_spec(&mut m, spec(serde_json::json!({"storage": {"pvcHeadroomPercent": 10, "defaultStorageClassName": "cluster-sc"}})));
-        merge_spec(&mut m, spec(serde_json::json!({"storage": {"pvcHeadroomPercent": 20}})));
+        merge_spec(
+            &mut m,
+            spec(
+                serde_json::json!({"storage": {"pvcHeadroomPercent": 10, "defaultStorageClassName": "cluster-sc"}}),
+            ),
+        );
+        merge_spec(
+            &mut m,
+            spec(serde_json::json!({"storage": {"pvcHeadroomPercent": 20}})),
+        );
         assert_eq!(m.storage.as_ref().unwrap().pvc_headroom_percent, Some(20));
-        assert_eq!(m.storage.as_ref().unwrap().default_storage_class_name.as_deref(), Some("cluster-sc"));
+        assert_eq!(
+            m.storage
+                .as_ref()
+                .unwrap()
+                .default_storage_class_name
+                .as_deref(),
+            Some("cluster-sc")
+        );
 
         let mut m = RuntimeConfigSpec::default();
-        merge_spec(&mut m, spec(serde_json::json!({"routing": {"enabled": true, "pathTemplate": "/cluster/{.metadata.name}"}})));
-        merge_spec(&mut m, spec(serde_json::json!({"routing": {"pathTemplate": "/namespace/{.metadata.name}"}})));
-        assert_eq!(m.routing.as_ref().unwrap().path_template.as_deref(), Some("/namespace/{.metadata.name}"));
+        merge_spec(
+            &mut m,
+            spec(
+                serde_json::json!({"routing": {"enabled": true, "pathTemplate": "/cluster/{.metadata.name}"}}),
+            ),
+        );
+        merge_spec(
+            &mut m,
+            spec(serde_json::json!({"routing": {"pathTemplate": "/namespace/{.metadata.name}"}})),
+        );
+        assert_eq!(
+            m.routing.as_ref().unwrap().path_template.as_deref(),
+            Some("/namespace/{.metadata.name}")
+        );
         assert_eq!(m.routing.as_ref().unwrap().enabled, Some(true));
 
         let mut m = RuntimeConfigSpec::default();
-        merge_spec(&mut m, spec(serde_json::json!({"storage": {"defaultStorageClassName": "sc"}})));
+        merge_spec(
+            &mut m,
+            spec(serde_json::json!({"storage": {"defaultStorageClassName": "sc"}})),
+        );
         merge_spec(&mut m, spec(serde_json::json!({})));
-        assert_eq!(m.storage.as_ref().unwrap().default_storage_class_name.as_deref(), Some("sc"));
+        assert_eq!(
+            m.storage
+                .as_ref()
+                .unwrap()
+                .default_storage_class_name
+                .as_deref(),
+            Some("sc")
+        );
     }
 
     #[test]
     fn migration() {
-        let s = migrate(spec(serde_json::json!({"defaultStorageClassName": "old-sc"})));
-        assert_eq!(s.storage.as_ref().unwrap().default_storage_class_name.as_deref(), Some("old-sc"));
-        assert_eq!(s.default_storage_class_name.as_deref(), Some("old-sc"), "deprecated field stays set");
-        let s = migrate(spec(serde_json::json!({"defaultStorageClassName": "old-sc", "storage": {"defaultStorageClassName": "new-sc"}})));
-        assert_eq!(s.storage.as_ref().unwrap().default_storage_class_name.as_deref(), Some("new-sc"));
+        let s = migrate(spec(
+            serde_json::json!({"defaultStorageClassName": "old-sc"}),
+        ));
+        assert_eq!(
+            s.storage
+                .as_ref()
+                .unwrap()
+                .default_storage_class_name
+                .as_deref(),
+            Some("old-sc")
+        );
+        assert_eq!(
+            s.default_storage_class_name.as_deref(),
+            Some("old-sc"),
+            "deprecated field stays set"
+        );
+        let s = migrate(spec(
+            serde_json::json!({"defaultStorageClassName": "old-sc", "storage": {"defaultStorageClassName": "new-sc"}}),
+        ));
+        assert_eq!(
+            s.storage
+                .as_ref()
+                .unwrap()
+                .default_storage_class_name
+                .as_deref(),
+            Some("new-sc")
+        );
         let s = migrate(spec(serde_json::json!({"defaultStorageClassName": ""})));
         assert!(s.storage.is_none());
         // CRD defaulting puts 10 into any storage block, hiding a deprecated headroom.
-        let s = migrate(spec(serde_json::json!({"pvcHeadroomPercent": 25, "storage": {}})));
+        let s = migrate(spec(
+            serde_json::json!({"pvcHeadroomPercent": 25, "storage": {}}),
+        ));
         assert_eq!(s.storage.as_ref().unwrap().pvc_headroom_percent, Some(10));
         let s = migrate(spec(serde_json::json!({"pvcHeadroomPercent": 25})));
         assert_eq!(s.storage.as_ref().unwrap().pvc_headroom_percent, Some(25));

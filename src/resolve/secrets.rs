@@ -27,20 +27,36 @@ pub fn needs(plan: &ServicePlan) -> Vec<SecretNeed> {
         out.push(SecretNeed {
             namespace: ns.clone(),
             name: s.name.clone(),
-            usage: format!("imagePullSecrets of the InferenceService for AIMService {}/{}", ns, plan.name),
+            usage: format!(
+                "imagePullSecrets of the InferenceService for AIMService {}/{}",
+                ns, plan.name
+            ),
             layer: svc_layer.clone(),
-            location: Some(plan.obj.loc(&["spec".into(), "imagePullSecrets".into(), Seg::Index(i), "name".into()])),
+            location: Some(plan.obj.loc(&[
+                "spec".into(),
+                "imagePullSecrets".into(),
+                Seg::Index(i),
+                "name".into(),
+            ])),
         });
     }
     for e in &plan.env {
-        if let Some(r) = e.var.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()) {
+        if let Some(r) = e
+            .var
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+        {
             if r.optional == Some(true) {
                 continue;
             }
             out.push(SecretNeed {
                 namespace: ns.clone(),
                 name: r.name.clone(),
-                usage: format!("env {} of the InferenceService for AIMService {}/{}", e.var.name, ns, plan.name),
+                usage: format!(
+                    "env {} of the InferenceService for AIMService {}/{}",
+                    e.var.name, ns, plan.name
+                ),
                 layer: e.origin.layer.to_string(),
                 location: e.origin.location.clone(),
             });
@@ -63,11 +79,18 @@ pub fn exists(index: &Index, config: &ProjectConfig, namespace: &str, name: &str
         match (group, o.key.kind.as_str()) {
             ("v1", "Secret") => o.key.name == name,
             ("bitnami.com", "SealedSecret") => {
-                let target = o.value.pointer("/spec/template/metadata/name").and_then(|v| v.as_str());
+                let target = o
+                    .value
+                    .pointer("/spec/template/metadata/name")
+                    .and_then(|v| v.as_str());
                 target.unwrap_or(&o.key.name) == name
             }
             ("external-secrets.io", "ExternalSecret") => {
-                let target = o.value.pointer("/spec/target/name").and_then(|v| v.as_str()).filter(|s| !s.is_empty());
+                let target = o
+                    .value
+                    .pointer("/spec/target/name")
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty());
                 target.unwrap_or(&o.key.name) == name
             }
             _ => false,
@@ -75,7 +98,12 @@ pub fn exists(index: &Index, config: &ProjectConfig, namespace: &str, name: &str
     })
 }
 
-pub fn check(index: &Index, config: &ProjectConfig, plans: &[ServicePlan], diags: &mut Vec<Diagnostic>) {
+pub fn check(
+    index: &Index,
+    config: &ProjectConfig,
+    plans: &[ServicePlan],
+    diags: &mut Vec<Diagnostic>,
+) {
     for plan in plans.iter().filter(|p| p.template.is_some()) {
         for need in needs(plan) {
             if need.name.is_empty() || exists(index, config, &need.namespace, &need.name) {

@@ -50,6 +50,9 @@ pub struct Status {
     pub gpu_model: String,
     pub gpu_count: i32,
     pub profile_type: String,
+    /// No `spec.type` and no `spec.modelSources`: discovery would report the type, and
+    /// offline it is taken as `optimized` (said in an info diagnostic).
+    pub profile_type_assumed: bool,
     pub gpu_requests: i32,
     pub gpu_resource: String,
     pub affinity: Option<Vec<&'static str>>,
@@ -60,24 +63,43 @@ pub fn status(t: &Template, inventory: Option<&Inventory>) -> Result<Status, gpu
     let hw = t.spec.hardware.as_ref().and_then(|h| h.gpu.as_ref());
     let requests = hw.map(|g| g.requests()).unwrap_or(0);
     let model = hw.map(|g| g.model().trim()).unwrap_or("");
-    let min_vram = hw.and_then(|g| g.min_vram.as_ref()).map(|q| q.value()).filter(|v| *v != 0);
+    let min_vram = hw
+        .and_then(|g| g.min_vram.as_ref())
+        .map(|q| q.value())
+        .filter(|v| *v != 0);
     let requires_gpu = hw.is_some_and(|_| requests > 0 || !model.is_empty());
-    let affinity = if requires_gpu { gpu::affinity_device_ids(requests, Some(model).filter(|m| !m.is_empty()), min_vram, inventory)? } else { None };
+    let affinity = if requires_gpu {
+        gpu::affinity_device_ids(
+            requests,
+            Some(model).filter(|m| !m.is_empty()),
+            min_vram,
+            inventory,
+        )?
+    } else {
+        None
+    };
     let mut available = Ok(());
     if requires_gpu {
         if let Some(inv) = inventory {
             if let Some(v) = min_vram {
-                if !inv.models.values().any(|vr| vr.is_some_and(|b| i128::from(b) >= i128::from(v))) {
+                if !inv
+                    .models
+                    .values()
+                    .any(|vr| vr.is_some_and(|b| i128::from(b) >= i128::from(v)))
+                {
                     available = Err(format!("no GPU in the cluster inventory has at least {} bytes of VRAM (VRAMNotAvailable)", v));
                 }
             }
             if available.is_ok() {
                 if model.is_empty() {
                     if inv.models.is_empty() {
-                        available = Err("the cluster inventory has no GPU (GPUNotAvailable)".into());
+                        available =
+                            Err("the cluster inventory has no GPU (GPUNotAvailable)".into());
                     }
                 } else if !inv.has_model(model) {
-                    available = Err(format!("GPU model {model} is not in the cluster inventory (GPUNotAvailable)"));
+                    available = Err(format!(
+                        "GPU model {model} is not in the cluster inventory (GPUNotAvailable)"
+                    ));
                 }
             }
         }
@@ -88,7 +110,20 @@ pub fn status(t: &Template, inventory: Option<&Inventory>) -> Result<Status, gpu
         precision: t.spec.precision.clone().unwrap_or_default(),
         gpu_model: model.to_owned(),
         gpu_count: requests,
-        profile_type: t.spec.r#type.clone().unwrap_or_default(),
+        profile_type: t
+            .spec
+            .r#type
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                if t.spec.model_sources.is_empty() {
+                    "optimized".into()
+                } else {
+                    String::new()
+                }
+            }),
+        profile_type_assumed: t.spec.r#type.as_deref().unwrap_or("").is_empty()
+            && t.spec.model_sources.is_empty(),
         gpu_requests: requests,
         gpu_resource: hw.map(|g| g.resource_name().to_owned()).unwrap_or_default(),
         affinity,
@@ -128,7 +163,12 @@ impl Catalog {
             }
         }
         for m in created {
-            for t in generated(&m.name, Scope::Namespace(m.namespace.clone()), &m.spec, &BTreeMap::new()) {
+            for t in generated(
+                &m.name,
+                Scope::Namespace(m.namespace.clone()),
+                &m.spec,
+                &BTreeMap::new(),
+            ) {
                 cat.add_generated(t);
             }
         }
@@ -150,22 +190,37 @@ impl Catalog {
         }
     }
 
+    /// The templates models generate, in (scope, name) order.
+    pub fn generated(&self) -> impl Iterator<Item = &Template> {
+        self.templates.values().filter(|t| t.generated_by.is_some())
+    }
+
     pub fn get(&self, scope: &Scope, name: &str) -> Option<&Template> {
         self.templates.get(&(scope.clone(), name.to_owned()))
     }
 
     /// Candidates for auto-selection: namespaced templates of `model` in `ns`, then cluster ones.
-    pub fn for_model<'a>(&'a self, ns: &str, model: &str) -> impl Iterator<Item = &'a Template> + 'a {
+    pub fn for_model<'a>(
+        &'a self,
+        ns: &str,
+        model: &str,
+    ) -> impl Iterator<Item = &'a Template> + 'a {
         let (scope, model) = (Scope::Namespace(ns.to_owned()), model.to_owned());
-        self.templates.values().filter(move |t| t.spec.model_name == model && (t.scope == Scope::Cluster || t.scope == scope))
+        self.templates.values().filter(move |t| {
+            t.spec.model_name == model && (t.scope == Scope::Cluster || t.scope == scope)
+        })
     }
 }
 
 fn from_object(obj: &Object, kind: AimKind) -> Option<Template> {
-    let AimSpec::Template(spec) = &obj.aim.as_ref()?.spec else { return None };
+    let AimSpec::Template(spec) = &obj.aim.as_ref()?.spec else {
+        return None;
+    };
     Some(Template {
         scope: match kind {
-            AimKind::ServiceTemplate => Scope::Namespace(obj.key.namespace.clone().unwrap_or_default()),
+            AimKind::ServiceTemplate => {
+                Scope::Namespace(obj.key.namespace.clone().unwrap_or_default())
+            }
             _ => Scope::Cluster,
         },
         name: obj.key.name.clone(),
@@ -177,15 +232,26 @@ fn from_object(obj: &Object, kind: AimKind) -> Option<Template> {
 }
 
 /// The templates a model creates (cache-model.md §2.4).
-pub fn generated(model_name: &str, scope: Scope, spec: &ModelSpec, model_labels: &BTreeMap<String, String>) -> Vec<Template> {
-    if spec.discovery.as_ref().is_some_and(|d| !d.create_service_templates) {
+pub fn generated(
+    model_name: &str,
+    scope: Scope,
+    spec: &ModelSpec,
+    model_labels: &BTreeMap<String, String>,
+) -> Vec<Template> {
+    if spec
+        .discovery
+        .as_ref()
+        .is_some_and(|d| !d.create_service_templates)
+    {
         return Vec::new();
     }
     let mut out = Vec::new();
     if !spec.model_sources.is_empty() {
         out.extend(custom_templates(model_name, &scope, spec));
     } else {
-        let Some(md) = spec.image_metadata.as_ref() else { return out };
+        let Some(md) = spec.image_metadata.as_ref() else {
+            return out;
+        };
         for d in md.model.iter().flat_map(|m| &m.recommended_deployments) {
             let gpu_model = d.gpu_model.clone().unwrap_or_default();
             let count = d.gpu_count.unwrap_or(0);
@@ -237,7 +303,10 @@ pub fn generated(model_name: &str, scope: Scope, spec: &ModelSpec, model_labels:
 fn generated_labels(model: &str, alias: Option<&str>) -> BTreeMap<String, String> {
     let mut l = BTreeMap::new();
     l.insert("aim.eai.amd.com/model".to_owned(), model.to_owned());
-    l.insert("aim.eai.amd.com/origin".to_owned(), "auto-generated".to_owned());
+    l.insert(
+        "aim.eai.amd.com/origin".to_owned(),
+        "auto-generated".to_owned(),
+    );
     if let Some(a) = alias {
         l.insert("aim.eai.amd.com/template.alias".to_owned(), a.to_owned());
     }
@@ -245,7 +314,10 @@ fn generated_labels(model: &str, alias: Option<&str>) -> BTreeMap<String, String
 }
 
 /// `mergeHW` of cache-model.md §2.6.
-fn merge_hw(base: Option<&HardwareRequirements>, entry: Option<&HardwareRequirements>) -> Option<HardwareRequirements> {
+fn merge_hw(
+    base: Option<&HardwareRequirements>,
+    entry: Option<&HardwareRequirements>,
+) -> Option<HardwareRequirements> {
     match (base, entry) {
         (None, e) => e.cloned(),
         (b, None) => b.cloned(),
@@ -287,10 +359,18 @@ fn merge_hw(base: Option<&HardwareRequirements>, entry: Option<&HardwareRequirem
 
 fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Template> {
     let base_hw = spec.custom.as_ref().and_then(|c| c.hardware.as_ref());
-    let base_type = spec.custom.as_ref().and_then(|c| c.r#type.clone()).filter(|t| !t.is_empty());
+    let base_type = spec
+        .custom
+        .as_ref()
+        .and_then(|c| c.r#type.clone())
+        .filter(|t| !t.is_empty());
     let namespaced = matches!(scope, Scope::Namespace(_));
     let entries: Vec<Option<(usize, &crate::api::aim::CustomTemplate)>> =
-        if spec.custom_templates.is_empty() { vec![None] } else { spec.custom_templates.iter().enumerate().map(Some).collect() };
+        if spec.custom_templates.is_empty() {
+            vec![None]
+        } else {
+            spec.custom_templates.iter().enumerate().map(Some).collect()
+        };
     let mut out = Vec::new();
     for entry in entries {
         let (index, ct) = match entry {
@@ -299,12 +379,27 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
         };
         let key = ct.map(|ct| CustomTemplateKey {
             name: ct.name.as_deref(),
-            profile: ct.profile.as_ref().map(|p| (p.precision.as_deref().unwrap_or(""), p.metric.as_deref().unwrap_or(""))),
-            gpu: ct.hardware.as_ref().and_then(|h| h.gpu.as_ref()).map(|g| (g.requests(), g.model())),
+            profile: ct.profile.as_ref().map(|p| {
+                (
+                    p.precision.as_deref().unwrap_or(""),
+                    p.metric.as_deref().unwrap_or(""),
+                )
+            }),
+            gpu: ct
+                .hardware
+                .as_ref()
+                .and_then(|h| h.gpu.as_ref())
+                .map(|g| (g.requests(), g.model())),
         });
-        let Ok(name) = naming::custom_template_name(model_name, key.as_ref(), index as i64) else { continue };
+        let Ok(name) = naming::custom_template_name(model_name, key.as_ref(), index as i64) else {
+            continue;
+        };
         let hardware = merge_hw(base_hw, ct.and_then(|c| c.hardware.as_ref()));
-        let ty = ct.and_then(|c| c.r#type.clone()).filter(|t| !t.is_empty()).or(base_type.clone()).unwrap_or_else(|| "unoptimized".into());
+        let ty = ct
+            .and_then(|c| c.r#type.clone())
+            .filter(|t| !t.is_empty())
+            .or(base_type.clone())
+            .unwrap_or_else(|| "unoptimized".into());
         let resources = hardware.as_ref().and_then(|h| h.cpu.as_ref()).map(|cpu| {
             let mut r = ResourceRequirements::default();
             r.requests.insert("cpu".into(), cpu.requests.clone());
@@ -317,9 +412,14 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
             Vec::new()
         } else if let Some(ct) = ct {
             let mut errs = Vec::new();
-            let base = super::env::layer_entries(&spec.env, &super::env::Layer::SystemDefault, |_| None);
-            let over = super::env::layer_entries(&ct.env, &super::env::Layer::SystemDefault, |_| None);
-            super::env::merge_env(base, &over, &mut errs).into_iter().map(|e| e.var).collect()
+            let base =
+                super::env::layer_entries(&spec.env, &super::env::Layer::SystemDefault, |_| None);
+            let over =
+                super::env::layer_entries(&ct.env, &super::env::Layer::SystemDefault, |_| None);
+            super::env::merge_env(base, &over, &mut errs)
+                .into_iter()
+                .map(|e| e.var)
+                .collect()
         } else {
             spec.env.clone()
         };
@@ -335,8 +435,12 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
                 r#type: Some(ty),
                 hardware,
                 resources,
-                metric: profile.and_then(|p| p.metric.clone()).filter(|s| !s.is_empty()),
-                precision: profile.and_then(|p| p.precision.clone()).filter(|s| !s.is_empty()),
+                metric: profile
+                    .and_then(|p| p.metric.clone())
+                    .filter(|s| !s.is_empty()),
+                precision: profile
+                    .and_then(|p| p.precision.clone())
+                    .filter(|s| !s.is_empty()),
                 env,
                 ..Default::default()
             },
@@ -357,7 +461,12 @@ pub struct TemplateError {
 }
 
 /// Explicit `template.name` (service.md §5.1).
-pub fn explicit<'c>(cat: &'c Catalog, ns: &str, svc: &ServiceSpec, name: &str) -> Result<&'c Template, TemplateError> {
+pub fn explicit<'c>(
+    cat: &'c Catalog,
+    ns: &str,
+    svc: &ServiceSpec,
+    name: &str,
+) -> Result<&'c Template, TemplateError> {
     let lookup = derived_lookup_name(name, svc);
     if let Some(t) = cat.get(&Scope::Namespace(ns.to_owned()), &lookup) {
         return Ok(t);
@@ -371,12 +480,18 @@ pub fn explicit<'c>(cat: &'c Catalog, ns: &str, svc: &ServiceSpec, name: &str) -
             " (the operator looks up the derived template of {name:?} for spec.overrides, which only exists after a namespaced template was resolved)"
         ));
     }
-    Err(TemplateError { code: "TemplateNotFound", message, path: &["spec", "template", "name"] })
+    Err(TemplateError {
+        code: "TemplateNotFound",
+        message,
+        path: &["spec", "template", "name"],
+    })
 }
 
 /// `DerivedTemplateName(T, svc.overrides)` (§6.6); `T` when there are no overrides.
 pub fn derived_lookup_name(base: &str, svc: &ServiceSpec) -> String {
-    let Some(o) = &svc.overrides else { return base.to_owned() };
+    let Some(o) = &svc.overrides else {
+        return base.to_owned();
+    };
     let gpu = o.hardware.as_ref().and_then(|h| h.gpu.as_ref());
     let gpu_model = gpu.map(|g| g.model()).filter(|m| !m.is_empty());
     let requests = gpu.map(|g| g.requests()).unwrap_or(0);
@@ -426,10 +541,15 @@ pub fn select<'c>(
     svc: &ServiceSpec,
     inventory: Option<&Inventory>,
 ) -> Result<&'c Template, TemplateError> {
-    let fail = |code: &'static str, message: String| TemplateError { code, message, path: &["spec", "template"] };
+    let fail = |code: &'static str, message: String| TemplateError {
+        code,
+        message,
+        path: &["spec", "template"],
+    };
     let candidates: Vec<&Template> = cat.for_model(ns, model.name()).collect();
     if candidates.is_empty() {
-        let hint = if model.spec().model_sources.is_empty() && model.spec().image_metadata.is_none() {
+        let hint = if model.spec().model_sources.is_empty() && model.spec().image_metadata.is_none()
+        {
             format!(
                 " ({} {} has no spec.imageMetadata, so the templates its image's labels would create are unknown: needs image metadata — add spec.imageMetadata to the model, or name a template in spec.template.name)",
                 model.kind().name(),
@@ -438,7 +558,13 @@ pub fn select<'c>(
         } else {
             String::new()
         };
-        return Err(fail("TemplateNotFound", format!("No template found for service: no templates for model {}{hint}", model.name())));
+        return Err(fail(
+            "TemplateNotFound",
+            format!(
+                "No template found for service: no templates for model {}{hint}",
+                model.name()
+            ),
+        ));
     }
     let mut with_status = Vec::new();
     for t in candidates {
@@ -453,10 +579,21 @@ pub fn select<'c>(
         }
     }
     let total = with_status.len();
-    let unavailable: Vec<String> =
-        with_status.iter().filter_map(|(t, s)| s.available.as_ref().err().map(|e| format!("{}: {e}", t.name))).collect();
+    let unavailable: Vec<String> = with_status
+        .iter()
+        .filter_map(|(t, s)| {
+            s.available
+                .as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", t.name))
+        })
+        .collect();
     with_status.retain(|(_, s)| s.available.is_ok());
-    let allow_unoptimized = svc.template.as_ref().and_then(|t| t.allow_unoptimized).unwrap_or(false);
+    let allow_unoptimized = svc
+        .template
+        .as_ref()
+        .and_then(|t| t.allow_unoptimized)
+        .unwrap_or(false);
     let before = with_status.len();
     with_status.retain(|(_, s)| allow_unoptimized || s.profile_type == "optimized");
     if with_status.is_empty() && before > 0 {
@@ -479,7 +616,10 @@ pub fn select<'c>(
                 }
             }
             if let Some(g) = ogpu {
-                if !g.model().is_empty() && !s.gpu_model.is_empty() && gpu::normalize_gpu(g.model()) != gpu::normalize_gpu(&s.gpu_model) {
+                if !g.model().is_empty()
+                    && !s.gpu_model.is_empty()
+                    && gpu::normalize_gpu(g.model()) != gpu::normalize_gpu(&s.gpu_model)
+                {
                     return false;
                 }
                 if g.requests() > 0 && s.gpu_count > 0 && g.requests() != s.gpu_count {
@@ -489,23 +629,38 @@ pub fn select<'c>(
             true
         });
         if with_status.is_empty() {
-            return Err(fail("TemplateNotFound", "No template found for service: no template matches spec.overrides".into()));
+            return Err(fail(
+                "TemplateNotFound",
+                "No template found for service: no template matches spec.overrides".into(),
+            ));
         }
     }
     if with_status.is_empty() {
         return Err(fail(
             "TemplateNotFound",
-            format!("No template found for service: none of the {total} template(s) is available ({})", unavailable.join("; ")),
+            format!(
+                "No template found for service: none of the {total} template(s) is available ({})",
+                unavailable.join("; ")
+            ),
         ));
     }
     if with_status.iter().any(|(t, _)| !t.is_cluster()) {
         with_status.retain(|(t, _)| !t.is_cluster());
     }
     let score = |s: &Status| {
-        (rank_type(&s.profile_type), gpu::gpu_rank(&s.gpu_model), rank_metric(&s.metric), rank_precision(&s.precision))
+        (
+            rank_type(&s.profile_type),
+            gpu::gpu_rank(&s.gpu_model),
+            rank_metric(&s.metric),
+            rank_precision(&s.precision),
+        )
     };
     let best = with_status.iter().map(|(_, s)| score(s)).min();
-    let winners: Vec<&&Template> = with_status.iter().filter(|(_, s)| Some(score(s)) == best).map(|(t, _)| t).collect();
+    let winners: Vec<&&Template> = with_status
+        .iter()
+        .filter(|(_, s)| Some(score(s)) == best)
+        .map(|(t, _)| t)
+        .collect();
     match winners.as_slice() {
         [one] => Ok(one),
         many => Err(fail(

@@ -1,0 +1,135 @@
+//! Every example renders to exactly its checked-in golden directory.
+//!
+//! `AIMC_UPDATE_GOLDEN=1 cargo test --test golden` rewrites the goldens (refused when `CI` is
+//! set); a missing golden directory fails.
+
+use aimc::cli::render::{render_dir, RenderArgs};
+use aimc::emit::{self, Format};
+use std::path::{Path, PathBuf};
+
+fn args(dir: &Path) -> RenderArgs {
+    RenderArgs {
+        dir: dir.to_path_buf(),
+        emit: None,
+        gitops: None,
+        namespace: None,
+        strict: None,
+        output: None,
+        format: Format::Yaml,
+    }
+}
+
+fn examples() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("examples/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "ci"))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn examples_match_goldens() {
+    let update = std::env::var_os("AIMC_UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    assert!(
+        !(update && std::env::var_os("CI").is_some()),
+        "refusing to update goldens when CI is set"
+    );
+    let golden_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let mut failures = Vec::new();
+    let examples = examples();
+    assert!(
+        examples.len() >= 4,
+        "expected the four examples, found {examples:?}"
+    );
+    for ex in examples {
+        let name = ex
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name")
+            .to_owned();
+        let outcome = render_dir(&args(&ex)).expect("example readable");
+        let errors: Vec<String> = outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "example {name} has errors:\n{}",
+            errors.join("\n")
+        );
+        let objects = outcome.objects.expect("objects when no errors");
+        let actual = emit::layout(&objects, Format::Yaml).expect("layout");
+        let dir = golden_root.join(&name);
+        if update {
+            aimc::golden::replace_dir(&dir, &actual).expect("update goldens");
+            continue;
+        }
+        if !dir.is_dir() {
+            failures.push(format!("{name}: golden directory {} is missing (run AIMC_UPDATE_GOLDEN=1 cargo test --test golden)", dir.display()));
+            continue;
+        }
+        let expected = aimc::golden::read_dir(&dir).expect("read goldens");
+        if let Some(report) = aimc::golden::compare(&expected, &actual) {
+            failures.push(format!("{name}:\n{report}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "goldens differ:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn output_does_not_depend_on_file_order_or_location() {
+    for ex in examples() {
+        let first = render_dir(&args(&ex)).expect("readable").objects;
+        // Same files under different names and a different root: identical objects.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut files = Vec::new();
+        for entry in walk(&ex) {
+            files.push(entry);
+        }
+        files.reverse();
+        for (i, f) in files.iter().enumerate() {
+            let text = std::fs::read(f).expect("read");
+            let rel = f.strip_prefix(&ex).expect("under example");
+            let target = if rel == Path::new("aimc.yaml") {
+                tmp.path().join("aimc.yaml")
+            } else {
+                tmp.path().join(format!(
+                    "z{:03}-{}",
+                    files.len() - i,
+                    rel.to_string_lossy().replace('/', "_")
+                ))
+            };
+            std::fs::write(target, text).expect("write");
+        }
+        let second = render_dir(&args(tmp.path())).expect("readable").objects;
+        assert_eq!(
+            first,
+            second,
+            "{} renders differently when its files are renamed and reordered",
+            ex.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
