@@ -236,7 +236,7 @@ fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
             ),
             Some(gw) => {
                 let path = route_path(sp, &r, diags);
-                if let Some(v) = route::render(sp, &r, gw, &path, &backend, &route_name, ctx, diags) {
+                if let Some(v) = route::render(sp, &r, gw, &path, &backend, ctx, diags) {
                     out.concrete.push(v);
                 }
             }

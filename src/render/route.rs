@@ -45,10 +45,10 @@ pub fn render(
     gw: &GatewayRef,
     path: &str,
     isvc_name: &str,
-    route_name: &str,
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Value> {
+    let route_name = crate::naming::http_route_name(plan.name, plan.namespace);
     let mut labels = BTreeMap::new();
     labels.insert(
         "app.kubernetes.io/component".to_owned(),
@@ -65,7 +65,7 @@ pub fn render(
     super::stamp_service_child(&mut labels, plan);
 
     let mut metadata = Map::new();
-    metadata.insert("name".into(), route_name.into());
+    metadata.insert("name".into(), route_name.clone().into());
     metadata.insert("namespace".into(), plan.namespace.into());
     metadata.insert(
         "labels".into(),

@@ -90,7 +90,7 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
                 .iter()
                 .any(|x| x.namespace == c.namespace && x.name == c.name)
             {
-                created.push(c.clone());
+                created.push((**c).clone());
             }
         }
         models.push(m);
@@ -295,18 +295,14 @@ pub fn inference_env(
         env = merge_env(env, &rc.env, errors);
     }
     let tl = Layer::Template(t.name.clone());
-    let tloc = |path: &[Seg]| -> Option<Location> {
-        t.location.as_ref().map(|l| l.clone()).map(|base| {
-            let _ = path;
-            base
-        })
-    };
+    // Generated templates have no location; written ones point at the template object.
+    let tloc = t.location.clone();
     let appended = |n: &str, v: &str| {
         EnvEntry::new(
             EnvVar::plain(n, v),
             Origin {
                 layer: tl.clone(),
-                location: tloc(&[]),
+                location: tloc.clone(),
             },
         )
     };
@@ -320,7 +316,7 @@ pub fn inference_env(
         env.push(appended("AIM_PRECISION", p));
     }
     if !t.spec.env.is_empty() {
-        let entries = layer_entries(&t.spec.env, &tl, |_| tloc(&[]));
+        let entries = layer_entries(&t.spec.env, &tl, |_| tloc.clone());
         env = merge_env(env, &entries, errors);
     }
     if let Some(src) = t.spec.model_sources.first() {

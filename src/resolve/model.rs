@@ -16,7 +16,7 @@ pub enum ModelRef<'a> {
         spec: &'a ModelSpec,
     },
     /// A namespaced AIMModel the service controller creates (unowned).
-    Created(CreatedModel),
+    Created(Box<CreatedModel>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -151,7 +151,7 @@ fn resolve_image<'a>(
         message: format!("invalid image URI \"{image}\": {e}"),
         path: &["spec", "model", "image"],
     })?;
-    Ok(ModelRef::Created(CreatedModel {
+    Ok(ModelRef::Created(Box::new(CreatedModel {
         name,
         namespace: namespace.to_owned(),
         spec: ModelSpec {
@@ -163,7 +163,7 @@ fn resolve_image<'a>(
             ..Default::default()
         },
         custom: false,
-    }))
+    })))
 }
 
 fn endpoint(env: &[EnvVar]) -> &str {
@@ -217,7 +217,7 @@ fn resolve_custom<'a>(
         message: format!("cannot name the custom model: {e}"),
         path: &["spec", "model", "custom"],
     })?;
-    Ok(ModelRef::Created(CreatedModel {
+    Ok(ModelRef::Created(Box::new(CreatedModel {
         name,
         namespace: namespace.to_owned(),
         spec: ModelSpec {
@@ -234,5 +234,5 @@ fn resolve_custom<'a>(
             ..Default::default()
         },
         custom: true,
-    }))
+    })))
 }

@@ -1,0 +1,527 @@
+//! `aimc render` on broken trees: the right code at the right line, exit 1, nothing on stdout.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+const SVC_NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n";
+
+/// A model with one explicit template, so a service can render.
+const MODEL: &str = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModel
+metadata:
+  name: m
+spec:
+  image: ghcr.io/amd/m:1.0
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterServiceTemplate
+metadata:
+  name: t
+spec:
+  modelName: m
+  type: optimized
+  hardware:
+    gpu: {requests: 1, model: MI300X}
+";
+
+fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+fn render(dir: &Path, extra: &[&str]) -> std::process::Output {
+    Command::cargo_bin("aimc")
+        .expect("binary")
+        .arg("render")
+        .arg(dir)
+        .args(extra)
+        .env_remove("ARGOCD_APP_NAMESPACE")
+        .env_remove("ARGOCD_ENV_AIMC_STRICT")
+        .env_remove("ARGOCD_ENV_AIMC_EMIT")
+        .env_remove("ARGOCD_ENV_AIMC_GITOPS")
+        .output()
+        .expect("runs")
+}
+
+/// Asserts exit 1, empty stdout and a diagnostic `file:line:col: error[CODE]`.
+fn assert_error(files: &[(&str, &[u8])], file: &str, line: u32, code: &str) -> String {
+    let dir = tree(files);
+    let out = render(dir.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "exit code; stderr:\n{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout must be empty on error, got:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let want = format!("{file}:{line}:");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&want) && l.contains(&format!("error[{code}]"))),
+        "expected {want}…error[{code}] in:\n{stderr}"
+    );
+    stderr
+}
+
+fn service(extra_spec: &str) -> String {
+    format!("apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMService\nmetadata:\n  name: s\n  namespace: team\nspec:\n{extra_spec}")
+}
+
+#[test]
+fn invalid_yaml() {
+    assert_error(
+        &[("a.yaml", b"apiVersion: v1\nkind: [Secret\n")],
+        "a.yaml",
+        2,
+        "YamlSyntax",
+    );
+}
+
+#[test]
+fn tabs_for_indentation() {
+    assert_error(
+        &[(
+            "a.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n",
+        )],
+        "a.yaml",
+        4,
+        "YamlSyntax",
+    );
+}
+
+#[test]
+fn duplicate_mapping_key() {
+    assert_error(
+        &[(
+            "a.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n",
+        )],
+        "a.yaml",
+        5,
+        "DuplicateKey",
+    );
+}
+
+#[test]
+fn alias_bomb() {
+    let mut src = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  a: &a [x,x,x,x,x,x,x,x,x]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for w in names.windows(2) {
+        src.push_str(&format!(
+            "  {}: &{} [{}]\n",
+            w[1],
+            w[1],
+            vec![format!("*{}", w[0]); 9].join(",")
+        ));
+    }
+    let dir = tree(&[("bomb.yaml", src.as_bytes())]);
+    let out = render(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[AliasBudget]"));
+}
+
+#[test]
+fn document_not_a_mapping() {
+    assert_error(
+        &[("a.yaml", b"- just\n- a list\n")],
+        "a.yaml",
+        1,
+        "NotAnObject",
+    );
+}
+
+#[test]
+fn missing_identity_fields() {
+    let e = assert_error(
+        &[("a.yaml", b"kind: ConfigMap\nmetadata:\n  name: x\n")],
+        "a.yaml",
+        1,
+        "MissingField",
+    );
+    assert!(e.contains("apiVersion"), "{e}");
+    assert_error(
+        &[(
+            "a.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n",
+        )],
+        "a.yaml",
+        4,
+        "MissingField",
+    );
+    assert_error(
+        &[("a.yaml", b"apiVersion: v1\nmetadata:\n  name: x\n")],
+        "a.yaml",
+        1,
+        "MissingField",
+    );
+}
+
+#[test]
+fn same_object_twice() {
+    let cm = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: team\n";
+    let e = assert_error(
+        &[("a.yaml", cm), ("b.yaml", cm)],
+        "b.yaml",
+        1,
+        "DuplicateObject",
+    );
+    assert!(
+        e.contains("a.yaml:1:1"),
+        "points at the first definition: {e}"
+    );
+}
+
+#[test]
+fn unsupported_aim_api_version() {
+    let doc = b"apiVersion: aim.eai.amd.com/v1beta1\nkind: AIMService\nmetadata:\n  name: s\n  namespace: team\nspec: {}\n";
+    let e = assert_error(&[("a.yaml", doc)], "a.yaml", 1, "UnsupportedApiVersion");
+    assert!(
+        e.contains("aim.eai.amd.com/v1alpha1"),
+        "names the supported version: {e}"
+    );
+}
+
+#[test]
+fn field_of_the_wrong_type() {
+    let svc = service("  model:\n    name: m\n  replicas: two\n");
+    assert_error(&[("s.yaml", svc.as_bytes())], "s.yaml", 9, "WrongType");
+}
+
+#[test]
+fn yaml_1_1_boolean_in_a_string_field() {
+    let svc = service("  model:\n    name: m\n  env:\n    - name: FLAG\n      value: yes\n");
+    assert_error(&[("s.yaml", svc.as_bytes())], "s.yaml", 11, "WrongType");
+}
+
+#[test]
+fn unknown_field_in_aim_spec() {
+    let svc = service("  model:\n    name: m\n  replica: 2\n");
+    let e = assert_error(&[("s.yaml", svc.as_bytes())], "s.yaml", 9, "UnknownField");
+    assert!(e.contains("replica"), "{e}");
+}
+
+#[test]
+fn missing_namespace_needs_flag_or_env() {
+    let cm: &[u8] = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n";
+    assert_error(&[("a.yaml", cm)], "a.yaml", 4, "MissingNamespace");
+    let dir = tree(&[("a.yaml", cm)]);
+    let out = render(dir.path(), &["--namespace", "apps"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("namespace: apps"));
+    let out = Command::cargo_bin("aimc")
+        .expect("bin")
+        .arg("render")
+        .arg(dir.path())
+        .env("ARGOCD_APP_NAMESPACE", "argo-dest")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("namespace: argo-dest"));
+}
+
+#[test]
+fn invalid_utf8() {
+    assert_error(
+        &[("bin.yaml", b"apiVersion: v1\nkind: \xff\xfe\n")],
+        "bin.yaml",
+        2,
+        "InvalidUtf8",
+    );
+}
+
+#[test]
+fn runtime_config_not_found() {
+    let svc = service("  model:\n    name: m\n  runtimeConfigName: tuned\n");
+    let e = assert_error(
+        &[
+            ("ns.yaml", SVC_NS.as_bytes()),
+            ("m.yaml", MODEL.as_bytes()),
+            ("s.yaml", svc.as_bytes()),
+        ],
+        "s.yaml",
+        9,
+        "ConfigNotFound",
+    );
+    assert!(e.contains("RuntimeConfig tuned not found"), "{e}");
+}
+
+#[test]
+fn model_not_found() {
+    let svc = service("  model:\n    name: nope\n");
+    let e = assert_error(&[("s.yaml", svc.as_bytes())], "s.yaml", 8, "ModelNotFound");
+    assert!(
+        e.contains("model \"nope\" not found in namespace team or cluster scope"),
+        "{e}"
+    );
+}
+
+#[test]
+fn empty_model_selector() {
+    let svc = service("  model:\n    name: \"\"\n");
+    let e = assert_error(&[("s.yaml", svc.as_bytes())], "s.yaml", 8, "ModelNotFound");
+    assert!(e.contains("no model specified in service spec"), "{e}");
+}
+
+#[test]
+fn several_models_share_an_image() {
+    let twin = MODEL
+        .replace("name: m\nspec", "name: m2\nspec")
+        .replace("name: t\n", "name: t2\n");
+    let svc = service("  model:\n    image: ghcr.io/amd/m:1.0\n  template:\n    name: t\n");
+    let e = assert_error(
+        &[
+            ("m.yaml", MODEL.as_bytes()),
+            ("m2.yaml", twin.as_bytes()),
+            ("s.yaml", svc.as_bytes()),
+        ],
+        "s.yaml",
+        8,
+        "MultipleModelsForImage",
+    );
+    assert!(e.contains("m (cluster), m2 (cluster)"), "{e}");
+}
+
+#[test]
+fn unparseable_image() {
+    let svc = service("  model:\n    image: \":::invalid\"\n  template:\n    name: t\n");
+    let e = assert_error(
+        &[("m.yaml", MODEL.as_bytes()), ("s.yaml", svc.as_bytes())],
+        "s.yaml",
+        8,
+        "InvalidImageReference",
+    );
+    assert!(e.contains("image name is empty after sanitization"), "{e}");
+}
+
+#[test]
+fn explicit_template_not_found() {
+    let svc = service("  model:\n    name: m\n  template:\n    name: missing\n");
+    let e = assert_error(
+        &[("m.yaml", MODEL.as_bytes()), ("s.yaml", svc.as_bytes())],
+        "s.yaml",
+        10,
+        "TemplateNotFound",
+    );
+    assert!(e.contains("template \"missing\" not found"), "{e}");
+}
+
+#[test]
+fn overrides_with_namespaced_template_is_template_not_found() {
+    let tmpl = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMServiceTemplate\nmetadata:\n  name: my-template\n  namespace: team\nspec:\n  modelName: m\n";
+    let svc = service("  model:\n    name: m\n  template:\n    name: my-template\n  overrides:\n    metric: latency\n");
+    let e = assert_error(
+        &[
+            ("m.yaml", MODEL.as_bytes()),
+            ("t.yaml", tmpl.as_bytes()),
+            ("s.yaml", svc.as_bytes()),
+        ],
+        "s.yaml",
+        10,
+        "TemplateNotFound",
+    );
+    assert!(
+        e.contains("template \"my-template-ovr-latency-817c\" not found"),
+        "{e}"
+    );
+}
+
+#[test]
+fn ambiguous_selection() {
+    let twin = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMClusterServiceTemplate\nmetadata:\n  name: t-twin\nspec:\n  modelName: m\n  type: optimized\n  hardware:\n    gpu: {requests: 2, model: MI300X}\n";
+    let svc = service("  model:\n    name: m\n");
+    let e = assert_error(
+        &[
+            ("m.yaml", MODEL.as_bytes()),
+            ("t2.yaml", twin.as_bytes()),
+            ("s.yaml", svc.as_bytes()),
+        ],
+        "s.yaml",
+        7,
+        "TemplateSelectionAmbiguous",
+    );
+    assert!(e.contains("t, t-twin"), "{e}");
+}
+
+#[test]
+fn model_without_templates_needs_image_metadata() {
+    let svc = service("  model:\n    image: ghcr.io/amd/other:2.0\n");
+    let e = assert_error(
+        &[("s.yaml", svc.as_bytes())],
+        "s.yaml",
+        7,
+        "TemplateNotFound",
+    );
+    assert!(e.contains("needs image metadata"), "{e}");
+}
+
+#[test]
+fn gateway_not_configured() {
+    let svc = service("  model:\n    name: m\n  routing:\n    enabled: true\n");
+    assert_error(
+        &[("m.yaml", MODEL.as_bytes()), ("s.yaml", svc.as_bytes())],
+        "s.yaml",
+        10,
+        "GatewayNotConfigured",
+    );
+}
+
+#[test]
+fn null_engine_args_is_an_error_not_a_panic() {
+    let rc = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMClusterRuntimeConfig\nmetadata:\n  name: default\nspec:\n  env:\n    - name: AIM_ENGINE_ARGS\n      value: \"null\"\n";
+    let svc = service(
+        "  model:\n    name: m\n  env:\n    - name: AIM_ENGINE_ARGS\n      value: '{\"a\":1}'\n",
+    );
+    assert_error(
+        &[
+            ("m.yaml", MODEL.as_bytes()),
+            ("rc.yaml", rc.as_bytes()),
+            ("s.yaml", svc.as_bytes()),
+        ],
+        "s.yaml",
+        1,
+        "EngineArgsMerge",
+    );
+}
+
+#[test]
+fn namespace_too_long() {
+    let ns = "a2345678901234567890123456789012345678901x3";
+    let svc = format!("apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMService\nmetadata:\n  name: a\n  namespace: {ns}\nspec:\n  model:\n    name: m\n");
+    let e = assert_error(
+        &[("m.yaml", MODEL.as_bytes()), ("s.yaml", svc.as_bytes())],
+        "s.yaml",
+        5,
+        "NamespaceTooLong",
+    );
+    assert!(e.contains("is too long (43 chars)"), "{e}");
+}
+
+#[test]
+fn missing_secret_warns_and_strict_fails() {
+    let svc = service("  model:\n    name: m\n  imagePullSecrets:\n    - name: regcred\n");
+    let dir = tree(&[("m.yaml", MODEL.as_bytes()), ("s.yaml", svc.as_bytes())]);
+    let out = render(dir.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("s.yaml:10:13: warning[SecretNotFound]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"regcred\"") && stderr.contains("\"team\""),
+        "{stderr}"
+    );
+    assert!(!out.stdout.is_empty());
+
+    let out = render(dir.path(), &["--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[SecretNotFound]"));
+
+    let declared = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n  namespace: team\ntype: kubernetes.io/dockerconfigjson\n";
+    let dir = tree(&[
+        ("m.yaml", MODEL.as_bytes()),
+        ("s.yaml", svc.as_bytes()),
+        ("sec.yaml", declared.as_bytes()),
+    ]);
+    let out = render(dir.path(), &["--strict"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let cfg = "externalSecrets:\n  team: [regcred]\n";
+    let dir = tree(&[
+        ("m.yaml", MODEL.as_bytes()),
+        ("s.yaml", svc.as_bytes()),
+        ("aimc.yaml", cfg.as_bytes()),
+    ]);
+    assert_eq!(render(dir.path(), &["--strict"]).status.code(), Some(0));
+}
+
+#[test]
+fn unknown_key_in_aimc_yaml() {
+    assert_error(
+        &[("aimc.yaml", b"operatorNamespace: x\nexternalSecret: {}\n")],
+        "aimc.yaml",
+        2,
+        "InvalidConfig",
+    );
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let out = Command::cargo_bin("aimc")
+        .expect("bin")
+        .args(["render", "--emit", "everything"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::cargo_bin("aimc")
+        .expect("bin")
+        .args(["render", "/nonexistent/aimc-tree"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn one_bad_file_means_no_output_at_all() {
+    let good = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: team\n";
+    assert_error(
+        &[
+            ("a-good.yaml", good),
+            (
+                "b-bad.yaml",
+                b"apiVersion: v1\nkind: ConfigMap\nmetadata: [\n",
+            ),
+        ],
+        "b-bad.yaml",
+        3,
+        "YamlSyntax",
+    );
+}
+
+#[test]
+fn renders_to_an_output_directory() {
+    let svc = service("  model:\n    name: m\n");
+    let dir = tree(&[
+        ("ns.yaml", SVC_NS.as_bytes()),
+        ("m.yaml", MODEL.as_bytes()),
+        ("s.yaml", svc.as_bytes()),
+    ]);
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(out_dir.path().join("keep.txt"), "untouched").expect("write");
+    let out = render(dir.path(), &["-o", out_dir.path().to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(
+        out_dir
+            .path()
+            .join("team/inferenceservice-s-0d5e3a7e.yaml")
+            .is_file()
+            || std::fs::read_dir(out_dir.path().join("team"))
+                .expect("team dir")
+                .count()
+                == 1
+    );
+    assert!(out_dir
+        .path()
+        .join("_cluster/namespace-team.yaml")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(out_dir.path().join("keep.txt")).expect("kept"),
+        "untouched"
+    );
+}
