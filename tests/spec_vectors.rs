@@ -20,15 +20,25 @@ fn args(emit: EmitMode) -> RenderArgs {
 }
 
 fn render(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
-    let sources = files.iter().map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec())).collect();
+    let sources = files
+        .iter()
+        .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
+        .collect();
     let outcome = render_loaded(load_sources(sources, &LoadOptions::default()), &args(emit));
-    let errors: Vec<String> = outcome.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+    let errors: Vec<String> = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     outcome.objects.expect("objects")
 }
 
 fn find<'a>(objs: &'a [Value], kind: &str) -> &'a Value {
-    objs.iter().find(|o| o["kind"] == kind).unwrap_or_else(|| panic!("no {kind} in output"))
+    objs.iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in output"))
 }
 
 fn yaml(s: &str) -> Value {
@@ -40,7 +50,13 @@ fn env_pairs(isvc: &Value) -> Vec<String> {
         .as_array()
         .expect("env list")
         .iter()
-        .map(|e| format!("{}={}", e["name"].as_str().unwrap_or(""), e["value"].as_str().unwrap_or("<valueFrom>")))
+        .map(|e| {
+            format!(
+                "{}={}",
+                e["name"].as_str().unwrap_or(""),
+                e["value"].as_str().unwrap_or("<valueFrom>")
+            )
+        })
         .collect()
 }
 
@@ -105,7 +121,10 @@ spec:
     - {name: AIM_ENGINE_ARGS, value: '{\"max-model-len\":8192}'}
     - {name: EXTRA, value: '2'}
 ";
-    let objs = render(&[("rc.yaml", rc), ("t.yaml", &tmpl), ("s.yaml", svc)], EmitMode::Concrete);
+    let objs = render(
+        &[("rc.yaml", rc), ("t.yaml", &tmpl), ("s.yaml", svc)],
+        EmitMode::Concrete,
+    );
     assert_eq!(
         env_pairs(find(&objs, "InferenceService")),
         [
@@ -153,10 +172,24 @@ spec:
     - {name: AIM_METRIC, value: svc}
     - {name: AIM_MODEL_ID, value: svc/y}
 ";
-    let objs = render(&[("rc.yaml", rc), ("t.yaml", &tmpl), ("s.yaml", svc)], EmitMode::Concrete);
+    let objs = render(
+        &[("rc.yaml", rc), ("t.yaml", &tmpl), ("s.yaml", svc)],
+        EmitMode::Concrete,
+    );
     let env = env_pairs(find(&objs, "InferenceService"));
-    let dupes: Vec<&String> = env.iter().filter(|e| e.starts_with("AIM_METRIC=") || e.starts_with("AIM_MODEL_ID=")).collect();
-    assert_eq!(dupes, ["AIM_METRIC=svc", "AIM_METRIC=latency", "AIM_MODEL_ID=svc/y", "AIM_MODEL_ID=org/m"]);
+    let dupes: Vec<&String> = env
+        .iter()
+        .filter(|e| e.starts_with("AIM_METRIC=") || e.starts_with("AIM_MODEL_ID="))
+        .collect();
+    assert_eq!(
+        dupes,
+        [
+            "AIM_METRIC=svc",
+            "AIM_METRIC=latency",
+            "AIM_MODEL_ID=svc/y",
+            "AIM_MODEL_ID=org/m"
+        ]
+    );
 }
 
 /// §3.5 "other test facts": nothing configured gives just the two system defaults, and
@@ -174,7 +207,13 @@ fn env_defaults_and_sorting() {
     let objs = render(&[("t.yaml", &tmpl), ("s.yaml", svc)], EmitMode::Concrete);
     assert_eq!(
         env_pairs(find(&objs, "InferenceService")),
-        ["AIM_CACHE_PATH=/workspace/cache", "APPLE=a", "MANGO=m", "VLLM_ENABLE_METRICS=true", "ZEBRA=z"]
+        [
+            "AIM_CACHE_PATH=/workspace/cache",
+            "APPLE=a",
+            "MANGO=m",
+            "VLLM_ENABLE_METRICS=true",
+            "ZEBRA=z"
+        ]
     );
 }
 
@@ -237,7 +276,12 @@ fn end_to_end_worked_example() {
         .expect("name"),
         "amdenterpriseai-aim-qwen-qwen3-32b-0-8-5-1x-mi300x-lat-fp8-fb4d"
     );
-    let files = [("node.yaml", NODE), ("rc.yaml", E2E_RC), ("t.yaml", E2E_TEMPLATE), ("s.yaml", E2E_SERVICE)];
+    let files = [
+        ("node.yaml", NODE),
+        ("rc.yaml", E2E_RC),
+        ("t.yaml", E2E_TEMPLATE),
+        ("s.yaml", E2E_SERVICE),
+    ];
     let objs = render(&files, EmitMode::All);
     let isvc = find(&objs, "InferenceService");
     let expected_isvc = yaml(
@@ -341,7 +385,12 @@ spec: {image: "amdenterpriseai/aim-qwen-qwen3-32b:0.8.5", resources: {}}
 #[test]
 fn end_to_end_autoscaling_variant() {
     let svc = format!("{E2E_SERVICE}  minReplicas: 1\n  maxReplicas: 4\n");
-    let files = [("node.yaml", NODE), ("rc.yaml", E2E_RC), ("t.yaml", E2E_TEMPLATE), ("s.yaml", svc.as_str())];
+    let files = [
+        ("node.yaml", NODE),
+        ("rc.yaml", E2E_RC),
+        ("t.yaml", E2E_TEMPLATE),
+        ("s.yaml", svc.as_str()),
+    ];
     let objs = render(&files, EmitMode::Concrete);
     let isvc = find(&objs, "InferenceService");
     assert_eq!(

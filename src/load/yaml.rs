@@ -205,10 +205,17 @@ pub fn parse_multi(text: &str) -> Result<Vec<Node>, ParseError> {
             }
             _ => raw.lines().next().unwrap_or("invalid YAML").to_owned(),
         };
+        // The parser appends its own position; we print ours in front.
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
         let (code, help) = if message.contains("duplicate mapping key") {
             ("DuplicateKey", "remove or rename one of the two keys; Kubernetes rejects duplicate fields")
-        } else if message.contains("budget") || message.contains("alias") {
+        } else if message.contains("budget breached: Nodes") || message.contains("alias") || message.contains("Alias") {
             ("AliasBudget", "the document expands too far through anchors and aliases; write it out or simplify it")
+        } else if message.contains("budget breached") || message.contains("recursion limit") {
+            ("YamlBudget", "the file exceeds the parser's limits (documents per file, nesting depth or scalar size); split or simplify it")
         } else {
             ("YamlSyntax", "fix the YAML syntax at this position")
         };
