@@ -72,23 +72,41 @@ fn winning_layer_and_shadowed_layers() {
     assert!(!loaded.diagnostics.has_errors());
     let plan = aimc::resolve::resolve(&loaded.index, &ProjectConfig::default());
     let env = &plan.services[0].env;
-    let get = |n: &str| env.iter().find(|e| e.var.name == n).unwrap_or_else(|| panic!("{n} missing"));
+    let get = |n: &str| {
+        env.iter()
+            .find(|e| e.var.name == n)
+            .unwrap_or_else(|| panic!("{n} missing"))
+    };
 
     let log = get("LOG_LEVEL");
     assert_eq!(log.var.value.as_deref(), Some("DEBUG"));
     assert_eq!(log.origin.layer, Layer::Service("ns".into(), "s".into()));
-    let loc = log.origin.location.as_ref().expect("written in the service");
+    let loc = log
+        .origin
+        .location
+        .as_ref()
+        .expect("written in the service");
     assert_eq!((loc.file.to_str(), loc.line), (Some("rest.yaml"), 26));
     let shadowed: Vec<(&str, &Layer, u32)> = log
         .shadowed
         .iter()
-        .map(|(v, o)| (v.value_str(), &o.layer, o.location.as_ref().map_or(0, |l| l.line)))
+        .map(|(v, o)| {
+            (
+                v.value_str(),
+                &o.layer,
+                o.location.as_ref().map_or(0, |l| l.line),
+            )
+        })
         .collect();
     assert_eq!(
         shadowed,
         [
             ("WARNING", &Layer::ClusterRuntimeConfig("default".into()), 7),
-            ("INFO", &Layer::RuntimeConfig("ns".into(), "default".into()), 8),
+            (
+                "INFO",
+                &Layer::RuntimeConfig("ns".into(), "default".into()),
+                8
+            ),
         ]
     );
 
@@ -97,7 +115,10 @@ fn winning_layer_and_shadowed_layers() {
     assert_eq!(args.shadowed.len(), 1);
 
     let token = get("HF_TOKEN");
-    assert_eq!(token.origin.layer, Layer::RuntimeConfig("ns".into(), "default".into()));
+    assert_eq!(
+        token.origin.layer,
+        Layer::RuntimeConfig("ns".into(), "default".into())
+    );
     assert!(token.shadowed.is_empty());
 
     let cache = get("AIM_CACHE_PATH");
@@ -107,6 +128,9 @@ fn winning_layer_and_shadowed_layers() {
     // The secret the winning entry needs is attributed to the namespace config's line.
     let needs = aimc::resolve::secrets::needs(&plan.services[0]);
     assert_eq!(needs.len(), 1);
-    assert_eq!((needs[0].name.as_str(), needs[0].namespace.as_str()), ("hf", "ns"));
+    assert_eq!(
+        (needs[0].name.as_str(), needs[0].namespace.as_str()),
+        ("hf", "ns")
+    );
     assert_eq!(needs[0].location.as_ref().map(|l| l.line), Some(10));
 }

@@ -6,6 +6,7 @@ use super::ServicePlan;
 use crate::diag::{Diagnostic, Location};
 use crate::load::yaml::Seg;
 use crate::load::{Index, ProjectConfig};
+use std::collections::BTreeSet;
 
 /// One secret a workload needs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,37 +66,48 @@ pub fn needs(plan: &ServicePlan) -> Vec<SecretNeed> {
     out
 }
 
-/// Whether the tree declares a secret `name` in `namespace`: a Secret, a SealedSecret, an
-/// ExternalSecret (by target name or its own name), or an aimc.yaml `externalSecrets` entry.
-pub fn exists(index: &Index, config: &ProjectConfig, namespace: &str, name: &str) -> bool {
-    if config.is_external_secret(namespace, name) {
-        return true;
+/// The secrets the tree declares, by (namespace, name): `Secret`s, `SealedSecret`s (by
+/// their template's name, else their own) and `ExternalSecret`s (by target name, else their own).
+#[derive(Debug, Default)]
+pub struct Declared(BTreeSet<(String, String)>);
+
+impl Declared {
+    pub fn from_index(index: &Index) -> Declared {
+        let mut set = BTreeSet::new();
+        for o in index.objects() {
+            let Some(ns) = o.key.namespace.as_deref() else {
+                continue;
+            };
+            let group = o.key.api_version.split('/').next().unwrap_or("");
+            let name = match (group, o.key.kind.as_str()) {
+                ("v1", "Secret") => Some(o.key.name.as_str()),
+                ("bitnami.com", "SealedSecret") => Some(
+                    o.value
+                        .pointer("/spec/template/metadata/name")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or(&o.key.name),
+                ),
+                ("external-secrets.io", "ExternalSecret") => Some(
+                    o.value
+                        .pointer("/spec/target/name")
+                        .and_then(|v| v.as_str())
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or(&o.key.name),
+                ),
+                _ => None,
+            };
+            if let Some(name) = name {
+                set.insert((ns.to_owned(), name.to_owned()));
+            }
+        }
+        Declared(set)
     }
-    index.objects().iter().any(|o| {
-        if o.key.namespace.as_deref() != Some(namespace) {
-            return false;
-        }
-        let group = o.key.api_version.split('/').next().unwrap_or("");
-        match (group, o.key.kind.as_str()) {
-            ("v1", "Secret") => o.key.name == name,
-            ("bitnami.com", "SealedSecret") => {
-                let target = o
-                    .value
-                    .pointer("/spec/template/metadata/name")
-                    .and_then(|v| v.as_str());
-                target.unwrap_or(&o.key.name) == name
-            }
-            ("external-secrets.io", "ExternalSecret") => {
-                let target = o
-                    .value
-                    .pointer("/spec/target/name")
-                    .and_then(|v| v.as_str())
-                    .filter(|s| !s.is_empty());
-                target.unwrap_or(&o.key.name) == name
-            }
-            _ => false,
-        }
-    })
+
+    /// Whether `name` exists in `namespace`, in the tree or as an aimc.yaml external secret.
+    pub fn contains(&self, config: &ProjectConfig, namespace: &str, name: &str) -> bool {
+        config.is_external_secret(namespace, name)
+            || self.0.contains(&(namespace.to_owned(), name.to_owned()))
+    }
 }
 
 pub fn check(
@@ -104,9 +116,10 @@ pub fn check(
     plans: &[ServicePlan],
     diags: &mut Vec<Diagnostic>,
 ) {
+    let declared = Declared::from_index(index);
     for plan in plans.iter().filter(|p| p.template.is_some()) {
         for need in needs(plan) {
-            if need.name.is_empty() || exists(index, config, &need.namespace, &need.name) {
+            if need.name.is_empty() || declared.contains(config, &need.namespace, &need.name) {
                 continue;
             }
             diags.push(

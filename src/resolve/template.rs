@@ -135,6 +135,8 @@ pub fn status(t: &Template, inventory: Option<&Inventory>) -> Result<Status, gpu
 #[derive(Debug, Default)]
 pub struct Catalog {
     templates: BTreeMap<(Scope, String), Template>,
+    /// model name → keys of its templates, so selection does not scan every template.
+    by_model: BTreeMap<String, Vec<(Scope, String)>>,
     /// Generated templates whose name a written template already takes.
     pub shadowed: Vec<(Template, Location)>,
 }
@@ -172,6 +174,12 @@ impl Catalog {
                 cat.add_generated(t);
             }
         }
+        for (key, t) in &cat.templates {
+            cat.by_model
+                .entry(t.spec.model_name.clone())
+                .or_default()
+                .push(key.clone());
+        }
         cat
     }
 
@@ -205,10 +213,13 @@ impl Catalog {
         ns: &str,
         model: &str,
     ) -> impl Iterator<Item = &'a Template> + 'a {
-        let (scope, model) = (Scope::Namespace(ns.to_owned()), model.to_owned());
-        self.templates.values().filter(move |t| {
-            t.spec.model_name == model && (t.scope == Scope::Cluster || t.scope == scope)
-        })
+        let scope = Scope::Namespace(ns.to_owned());
+        self.by_model
+            .get(model)
+            .into_iter()
+            .flatten()
+            .filter(move |(s, _)| *s == Scope::Cluster || *s == scope)
+            .filter_map(|k| self.templates.get(k))
     }
 }
 
