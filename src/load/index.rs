@@ -8,6 +8,7 @@ use crate::diag::{Diagnostic, Diagnostics, Location};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjKey {
@@ -33,29 +34,330 @@ pub struct AimObject {
     pub spec: AimSpec,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Object {
-    pub file: PathBuf,
+/// One input file. Its span tree is built only when a diagnostic needs a position inside a
+/// document: most objects never need one, and the tree costs several times the text.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    text: String,
+    nodes: OnceLock<Vec<Node>>,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path,
+            text,
+            nodes: OnceLock::new(),
+        })
+    }
+
+    fn doc(&self, doc: usize) -> Option<&Node> {
+        self.nodes
+            .get_or_init(|| super::yaml::parse_multi(&self.text).unwrap_or_default())
+            .get(doc)
+    }
+
+    /// Position of the node at `path` in document `doc` (or its deepest existing ancestor).
+    pub fn position(&self, doc: usize, path: &[Seg]) -> Option<(u32, u32)> {
+        self.doc(doc).map(|n| {
+            let n = n.locate(path);
+            (n.line, n.col)
+        })
+    }
+
+    /// Position of the key `key` in the mapping at `parent` (for unknown-field errors).
+    pub fn key_position(&self, doc: usize, parent: &[Seg], key: &str) -> Option<(u32, u32)> {
+        let p = self.doc(doc)?.locate(parent);
+        if let Yaml::Map(entries) = &p.value {
+            if let Some((k, _)) = entries
+                .iter()
+                .find(|(k, _)| matches!(&k.value, Yaml::Str(s) if s == key))
+            {
+                return Some((k.line, k.col));
+            }
+        }
+        Some((p.line, p.col))
+    }
+}
+
+/// A document of a source file: where diagnostics about it point.
+#[derive(Debug, Clone)]
+pub struct DocRef {
+    pub source: Arc<SourceFile>,
     pub doc: usize,
-    pub node: Node,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl DocRef {
+    pub fn loc(&self, path: &[Seg]) -> Location {
+        let (line, col) = self
+            .source
+            .position(self.doc, path)
+            .unwrap_or((self.line, self.col));
+        Location::new(&self.source.path, line, col)
+    }
+    pub fn key_loc(&self, parent: &[Seg], key: &str) -> Location {
+        let (line, col) = self
+            .source
+            .key_position(self.doc, parent, key)
+            .unwrap_or((self.line, self.col));
+        Location::new(&self.source.path, line, col)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub source: Arc<SourceFile>,
+    pub doc: usize,
+    /// Where the document starts.
+    pub line: u32,
+    pub col: u32,
     /// The object as JSON, namespace and CRD defaults applied.
     pub value: Value,
     pub key: ObjKey,
     pub aim: Option<AimObject>,
 }
 
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.source.path == other.source.path && self.doc == other.doc && self.value == other.value
+    }
+}
+
 impl Object {
+    fn doc_ref(&self) -> DocRef {
+        DocRef {
+            source: self.source.clone(),
+            doc: self.doc,
+            line: self.line,
+            col: self.col,
+        }
+    }
     /// Where the node at `path` starts (or its deepest existing ancestor).
     pub fn loc(&self, path: &[Seg]) -> Location {
-        let n = self.node.locate(path);
-        Location::new(&self.file, n.line, n.col)
+        self.doc_ref().loc(path)
     }
     pub fn loc_of(&self, path: &[&str]) -> Location {
         let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
         self.loc(&segs)
     }
+    pub fn file(&self) -> &Path {
+        &self.source.path
+    }
     pub fn labels(&self) -> BTreeMap<String, String> {
         string_map(self.value.pointer("/metadata/labels"))
+    }
+}
+
+/// Turns one parsed document into an object, or the diagnostics that reject it.
+pub fn build_object(d: DocRef, mut value: Value, opts: &LoadOptions) -> Result<Object, Diagnostic> {
+    let at = |path: &[&str]| {
+        let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
+        Some(d.loc(&segs))
+    };
+    if !value.is_object() {
+        return Err(Diagnostic::error("NotAnObject", "document is not a mapping")
+            .at(at(&[]))
+            .help("every YAML document must be one Kubernetes object (a mapping with apiVersion, kind and metadata)"));
+    }
+    let field = |path: &[&str], what: &str| -> Result<String, Diagnostic> {
+        let ptr: String = path.iter().map(|p| format!("/{p}")).collect();
+        match value.pointer(&ptr) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            other => {
+                let (msg, help) = match other {
+                    None | Some(Value::Null) => (
+                        format!("object has no {}", path.join(".")),
+                        format!("add {what}"),
+                    ),
+                    Some(Value::String(_)) => (
+                        format!("{} is empty", path.join(".")),
+                        format!("set {what}"),
+                    ),
+                    Some(_) => (
+                        format!("{} must be a string", path.join(".")),
+                        format!("set {what} as a string"),
+                    ),
+                };
+                Err(Diagnostic::error("MissingField", msg)
+                    .at(at(path))
+                    .help(help))
+            }
+        }
+    };
+    let api_version = field(
+        &["apiVersion"],
+        "apiVersion, e.g. `aim.eai.amd.com/v1alpha1` or `v1`",
+    )?;
+    let kind = field(&["kind"], "kind, e.g. `AIMService`")?;
+    let name = field(&["metadata", "name"], "metadata.name")?;
+
+    let aim_kind = if api_version.split('/').next() == Some(api::AIM_GROUP) {
+        if api_version != api::AIM_API_VERSION {
+            return Err(Diagnostic::error(
+                "UnsupportedApiVersion",
+                format!("unsupported AIM apiVersion {api_version:?}"),
+            )
+            .at(at(&["apiVersion"]))
+            .help(format!("aimc supports {}", api::AIM_API_VERSION)));
+        }
+        match AimKind::from_name(&kind) {
+            Some(k) => Some(k),
+            None => {
+                let known: Vec<&str> = AimKind::ALL.iter().map(|k| k.name()).collect();
+                return Err(
+                    Diagnostic::error("UnknownKind", format!("unknown AIM kind {kind:?}"))
+                        .at(at(&["kind"]))
+                        .help(format!("known kinds: {}", known.join(", "))),
+                );
+            }
+        }
+    } else {
+        None
+    };
+
+    let namespace = if api::is_cluster_scoped_kind(&api_version, &kind) {
+        None
+    } else {
+        match value.pointer("/metadata/namespace") {
+            Some(Value::String(ns)) if !ns.is_empty() => Some(ns.clone()),
+            Some(Value::String(_)) | None | Some(Value::Null) => match &opts.default_namespace {
+                Some(ns) => {
+                    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.insert("namespace".to_owned(), Value::String(ns.clone()));
+                    }
+                    Some(ns.clone())
+                }
+                None => {
+                    return Err(Diagnostic::error("MissingNamespace", format!("{kind} {name:?} has no metadata.namespace"))
+                        .at(at(&["metadata"]))
+                        .help("set metadata.namespace, or pass --namespace NS (Argo CD sets ARGOCD_APP_NAMESPACE)"));
+                }
+            },
+            Some(_) => {
+                return Err(
+                    Diagnostic::error("WrongType", "metadata.namespace must be a string")
+                        .at(at(&["metadata", "namespace"])),
+                );
+            }
+        }
+    };
+
+    for field in ["labels", "annotations"] {
+        match value.pointer(&format!("/metadata/{field}")) {
+            Some(Value::Object(m)) => {
+                if let Some((k, _)) = m.iter().find(|(_, v)| !v.is_string()) {
+                    return Err(Diagnostic::error("WrongType", format!("metadata.{field}.{k} must be a string"))
+                        .at(at(&["metadata", field, k.as_str()]))
+                        .help("quote the value: YAML reads 0x74a1, 1.10, yes and on as numbers or booleans"));
+                }
+            }
+            None | Some(Value::Null) => {}
+            Some(_) => {
+                return Err(Diagnostic::error(
+                    "WrongType",
+                    format!("metadata.{field} must be a map of strings"),
+                )
+                .at(at(&["metadata", field])));
+            }
+        }
+    }
+    let aim = match aim_kind {
+        Some(k) => Some(parse_aim(k, &mut value, &d)?),
+        None => None,
+    };
+    Ok(Object {
+        source: d.source,
+        doc: d.doc,
+        line: d.line,
+        col: d.col,
+        value,
+        key: ObjKey {
+            api_version,
+            kind,
+            namespace,
+            name,
+        },
+        aim,
+    })
+}
+
+fn parse_aim(kind: AimKind, value: &mut Value, d: &DocRef) -> Result<AimObject, Diagnostic> {
+    let Some(obj) = value.as_object_mut() else {
+        return Err(
+            Diagnostic::error("NotAnObject", "document is not a mapping").at(Some(d.loc(&[]))),
+        );
+    };
+    if let Some(k) = obj.keys().find(|k| !AIM_TOP_LEVEL.contains(&k.as_str())) {
+        return Err(Diagnostic::error(
+            "UnknownField",
+            format!("unknown field {k:?} in {}", kind.name()),
+        )
+        .at(Some(d.key_loc(&[], k)))
+        .help("an AIM object has only apiVersion, kind, metadata, spec and status"));
+    }
+    let meta: ObjectMeta = match obj
+        .get("metadata")
+        .map(serde_path_to_error::deserialize)
+        .transpose()
+    {
+        Ok(m) => m.unwrap_or_default(),
+        Err(e) => {
+            let mut path = vec![Seg::from("metadata")];
+            path.extend(path_segments(e.path()));
+            return Err(Diagnostic::error("WrongType", format!("metadata.{}: {}", e.path(), e.inner()))
+                .at(Some(d.loc(&path)))
+                .help("labels and annotations are maps of strings; quote values such as \"true\" or \"1\""));
+        }
+    };
+    let spec = obj
+        .entry("spec")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if spec.is_null() {
+        *spec = Value::Object(Default::default());
+    }
+    api::apply_defaults(kind, spec);
+    match api::parse_spec(kind, spec) {
+        Ok(spec) => Ok(AimObject { kind, meta, spec }),
+        Err(e) => {
+            let mut path = vec![Seg::from("spec")];
+            path.extend(path_segments(e.path()));
+            let inner = e.inner().to_string();
+            let (code, help) = if inner.starts_with("unknown field") {
+                (
+                    "UnknownField",
+                    "remove the field or fix its spelling; the CRD does not define it",
+                )
+            } else if inner.starts_with("missing field") {
+                ("MissingField", "add the required field")
+            } else {
+                ("WrongType", "give the field a value of the type the CRD declares (quote strings such as \"yes\" or \"1.10\")")
+            };
+            let shown: String = path
+                .iter()
+                .map(|s| match s {
+                    Seg::Key(k) => format!(".{k}"),
+                    Seg::Index(i) => format!("[{i}]"),
+                })
+                .collect();
+            let location = match (code, path.split_last()) {
+                ("UnknownField", Some((Seg::Key(k), parent))) => d.key_loc(parent, k),
+                _ => d.loc(&path),
+            };
+            Err(Diagnostic::error(
+                code,
+                format!(
+                    "{} {}: {}",
+                    kind.name(),
+                    shown.trim_start_matches('.'),
+                    inner
+                ),
+            )
+            .at(Some(location))
+            .help(help))
+        }
     }
 }
 
@@ -146,188 +448,14 @@ impl Index {
             .filter(move |o| o.key.api_version == api_version && o.key.kind == kind)
     }
 
-    pub(super) fn add_document(
-        &mut self,
-        file: &Path,
-        doc: usize,
-        node: Node,
-        opts: &LoadOptions,
-        diags: &mut Diagnostics,
-    ) {
-        let at = |n: &Node| Some(Location::new(file, n.line, n.col));
-        if matches!(node.value, Yaml::Null) {
-            return;
-        }
-        if !matches!(node.value, Yaml::Map(_)) {
-            diags.push(
-                Diagnostic::error("NotAnObject", "document is not a mapping")
-                    .at(at(&node))
-                    .help("every YAML document must be one Kubernetes object (a mapping with apiVersion, kind and metadata)"),
-            );
-            return;
-        }
-        let mut value = match node.to_json() {
-            Ok(v) => v,
-            Err((line, col, msg)) => {
-                diags.push(
-                    Diagnostic::error("InvalidValue", msg).at(Some(Location::new(file, line, col))),
-                );
-                return;
-            }
-        };
-        let mut field = |path: &[&str], what: &str| -> Option<String> {
-            let ptr: String = path.iter().map(|p| format!("/{p}")).collect();
-            match value.pointer(&ptr) {
-                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                other => {
-                    let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
-                    let (msg, help) = match other {
-                        None | Some(Value::Null) => (
-                            format!("object has no {}", path.join(".")),
-                            format!("add {what}"),
-                        ),
-                        Some(Value::String(_)) => (
-                            format!("{} is empty", path.join(".")),
-                            format!("set {what}"),
-                        ),
-                        Some(_) => (
-                            format!("{} must be a string", path.join(".")),
-                            format!("set {what} as a string"),
-                        ),
-                    };
-                    diags.push(
-                        Diagnostic::error("MissingField", msg)
-                            .at(at(node.locate(&segs)))
-                            .help(help),
-                    );
-                    None
-                }
-            }
-        };
-        let api_version = field(
-            &["apiVersion"],
-            "apiVersion, e.g. `aim.eai.amd.com/v1alpha1` or `v1`",
-        );
-        let kind = field(&["kind"], "kind, e.g. `AIMService`");
-        let name = field(&["metadata", "name"], "metadata.name");
-        let (Some(api_version), Some(kind), Some(name)) = (api_version, kind, name) else {
-            return;
-        };
-
-        let aim_kind = if api_version.split('/').next() == Some(api::AIM_GROUP) {
-            if api_version != api::AIM_API_VERSION {
-                diags.push(
-                    Diagnostic::error(
-                        "UnsupportedApiVersion",
-                        format!("unsupported AIM apiVersion {api_version:?}"),
-                    )
-                    .at(at(node.locate(&["apiVersion".into()])))
-                    .help(format!("aimc supports {}", api::AIM_API_VERSION)),
-                );
-                return;
-            }
-            match AimKind::from_name(&kind) {
-                Some(k) => Some(k),
-                None => {
-                    let known: Vec<&str> = AimKind::ALL.iter().map(|k| k.name()).collect();
-                    diags.push(
-                        Diagnostic::error("UnknownKind", format!("unknown AIM kind {kind:?}"))
-                            .at(at(node.locate(&["kind".into()])))
-                            .help(format!("known kinds: {}", known.join(", "))),
-                    );
-                    return;
-                }
-            }
-        } else {
-            None
-        };
-
-        let namespace = if api::is_cluster_scoped_kind(&api_version, &kind) {
-            None
-        } else {
-            match value.pointer("/metadata/namespace") {
-                Some(Value::String(ns)) if !ns.is_empty() => Some(ns.clone()),
-                Some(Value::String(_)) | None | Some(Value::Null) => {
-                    match &opts.default_namespace {
-                        Some(ns) => {
-                            if let Some(meta) =
-                                value.get_mut("metadata").and_then(Value::as_object_mut)
-                            {
-                                meta.insert("namespace".to_owned(), Value::String(ns.clone()));
-                            }
-                            Some(ns.clone())
-                        }
-                        None => {
-                            diags.push(
-                            Diagnostic::error("MissingNamespace", format!("{kind} {name:?} has no metadata.namespace"))
-                                .at(at(node.locate(&["metadata".into()])))
-                                .help("set metadata.namespace, or pass --namespace NS (Argo CD sets ARGOCD_APP_NAMESPACE)"),
-                        );
-                            return;
-                        }
-                    }
-                }
-                Some(_) => {
-                    diags.push(
-                        Diagnostic::error("WrongType", "metadata.namespace must be a string")
-                            .at(at(node.locate(&["metadata".into(), "namespace".into()]))),
-                    );
-                    return;
-                }
-            }
-        };
-
-        for field in ["labels", "annotations"] {
-            if let Some(Value::Object(m)) = value.pointer(&format!("/metadata/{field}")) {
-                if let Some((k, _)) = m.iter().find(|(_, v)| !v.is_string()) {
-                    diags.push(
-                        Diagnostic::error("WrongType", format!("metadata.{field}.{k} must be a string"))
-                            .at(at(node.locate(&["metadata".into(), field.into(), k.as_str().into()])))
-                            .help("quote the value: YAML reads 0x74a1, 1.10, yes and on as numbers or booleans"),
-                    );
-                    return;
-                }
-            } else if value
-                .pointer(&format!("/metadata/{field}"))
-                .is_some_and(|v| !v.is_null())
-            {
-                diags.push(
-                    Diagnostic::error(
-                        "WrongType",
-                        format!("metadata.{field} must be a map of strings"),
-                    )
-                    .at(at(node.locate(&["metadata".into(), field.into()]))),
-                );
-                return;
-            }
-        }
-        let aim = match aim_kind {
-            Some(k) => match parse_aim(k, &mut value, &node, file, diags) {
-                Some(a) => Some(a),
-                None => return,
-            },
-            None => None,
-        };
-        let key = ObjKey {
-            api_version,
-            kind,
-            namespace,
-            name,
-        };
-        self.objects.push(Object {
-            file: file.to_path_buf(),
-            doc,
-            node,
-            value,
-            key,
-            aim,
-        });
+    pub(super) fn push(&mut self, obj: Object) {
+        self.objects.push(obj);
     }
 
     /// Builds the key index; a second definition of the same object is an error.
     pub(super) fn finish(&mut self, diags: &mut Diagnostics) {
         self.objects
-            .sort_by(|a, b| (&a.file, a.doc).cmp(&(&b.file, b.doc)));
+            .sort_by(|a, b| (&a.source.path, a.doc).cmp(&(&b.source.path, b.doc)));
         let mut keep = Vec::with_capacity(self.objects.len());
         let mut by_key: BTreeMap<ObjKey, usize> = BTreeMap::new();
         for obj in std::mem::take(&mut self.objects) {
@@ -349,117 +477,4 @@ impl Index {
         self.objects = keep;
         self.by_key = by_key;
     }
-}
-
-fn parse_aim(
-    kind: AimKind,
-    value: &mut Value,
-    node: &Node,
-    file: &Path,
-    diags: &mut Diagnostics,
-) -> Option<AimObject> {
-    let at = |path: &[Seg]| {
-        let n = node.locate(path);
-        Some(Location::new(file, n.line, n.col))
-    };
-    let obj = value.as_object_mut()?;
-    let unknown: Vec<String> = obj
-        .keys()
-        .filter(|k| !AIM_TOP_LEVEL.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    if let Some(k) = unknown.first() {
-        diags.push(
-            Diagnostic::error(
-                "UnknownField",
-                format!("unknown field {k:?} in {}", kind.name()),
-            )
-            .at(key_location(node, file, &[], k))
-            .help("an AIM object has only apiVersion, kind, metadata, spec and status"),
-        );
-        return None;
-    }
-    let meta: ObjectMeta = match serde_path_to_error::deserialize(
-        obj.get("metadata").cloned().unwrap_or(Value::Null),
-    ) {
-        Ok(m) => m,
-        Err(e) => {
-            let mut path = vec![Seg::from("metadata")];
-            path.extend(path_segments(e.path()));
-            diags.push(
-                Diagnostic::error("WrongType", format!("metadata.{}: {}", e.path(), e.inner()))
-                    .at(at(&path))
-                    .help("labels and annotations are maps of strings; quote values such as \"true\" or \"1\""),
-            );
-            return None;
-        }
-    };
-    let spec = obj
-        .entry("spec")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if spec.is_null() {
-        *spec = Value::Object(Default::default());
-    }
-    api::apply_defaults(kind, spec);
-    match api::parse_spec(kind, spec) {
-        Ok(spec) => Some(AimObject { kind, meta, spec }),
-        Err(e) => {
-            let mut path = vec![Seg::from("spec")];
-            path.extend(path_segments(e.path()));
-            let inner = e.inner().to_string();
-            let (code, help) = if inner.starts_with("unknown field") {
-                (
-                    "UnknownField",
-                    "remove the field or fix its spelling; the CRD does not define it",
-                )
-            } else if inner.starts_with("missing field") {
-                ("MissingField", "add the required field")
-            } else {
-                ("WrongType", "give the field a value of the type the CRD declares (quote strings such as \"yes\" or \"1.10\")")
-            };
-            let shown = path
-                .iter()
-                .map(|s| match s {
-                    Seg::Key(k) => format!(".{k}"),
-                    Seg::Index(i) => format!("[{i}]"),
-                })
-                .collect::<String>();
-            let location = if code == "UnknownField" {
-                match path.split_last() {
-                    Some((Seg::Key(k), parent)) => key_location(node, file, parent, k),
-                    _ => at(&path),
-                }
-            } else {
-                at(&path)
-            };
-            diags.push(
-                Diagnostic::error(
-                    code,
-                    format!(
-                        "{} {}: {}",
-                        kind.name(),
-                        shown.trim_start_matches('.'),
-                        inner
-                    ),
-                )
-                .at(location)
-                .help(help),
-            );
-            None
-        }
-    }
-}
-
-/// The position of the key `key` inside the mapping at `parent` (for unknown-field errors).
-fn key_location(node: &Node, file: &Path, parent: &[Seg], key: &str) -> Option<Location> {
-    let p = node.locate(parent);
-    if let Yaml::Map(entries) = &p.value {
-        if let Some((k, _)) = entries
-            .iter()
-            .find(|(k, _)| matches!(&k.value, Yaml::Str(s) if s == key))
-        {
-            return Some(Location::new(file, k.line, k.col));
-        }
-    }
-    Some(Location::new(file, p.line, p.col))
 }

@@ -5,7 +5,7 @@ mod index;
 pub mod yaml;
 
 pub use config::ProjectConfig;
-pub use index::{AimObject, Index, ObjKey, Object};
+pub use index::{AimObject, DocRef, Index, ObjKey, Object, SourceFile};
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use std::path::{Path, PathBuf};
@@ -85,35 +85,20 @@ pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
 }
 
 /// Loads in-memory sources (relative path, bytes); the order they come in does not matter.
+/// Files are parsed in parallel; the result does not depend on the thread count.
 pub fn load_sources(mut sources: Vec<(PathBuf, Vec<u8>)>, opts: &LoadOptions) -> Loaded {
     sources.sort_by(|a, b| a.0.cmp(&b.0));
+    let results = parallel_map(sources, |(rel, bytes)| load_file(rel, bytes, opts));
     let mut diags = Diagnostics::default();
     let mut config = ProjectConfig::default();
     let mut index = Index::default();
-    for (rel, bytes) in sources {
-        let Some(text) = decode(&rel, &bytes, &mut diags) else {
-            continue;
-        };
-        if rel == Path::new(CONFIG_FILE) {
-            config = ProjectConfig::parse(&rel, text, &mut diags);
-            continue;
+    for r in results {
+        diags.extend(r.diagnostics);
+        if let Some(c) = r.config {
+            config = c;
         }
-        if rel == Path::new(LOCK_FILE) {
-            diags.push(
-                Diagnostic::warning(
-                    "LockFileUnsupported",
-                    "aim.lock.yaml is not read by this version of aimc",
-                )
-                .at(Some(Location::new(&rel, 1, 1)))
-                .help("lock-file facts (discovery, sizes, UIDs) arrive with model caching support"),
-            );
-            continue;
-        }
-        for (doc, node) in parse_documents(&rel, text, &mut diags)
-            .into_iter()
-            .enumerate()
-        {
-            index.add_document(&rel, doc, node, opts, &mut diags);
+        for o in r.objects {
+            index.push(o);
         }
     }
     index.finish(&mut diags);
@@ -124,19 +109,111 @@ pub fn load_sources(mut sources: Vec<(PathBuf, Vec<u8>)>, opts: &LoadOptions) ->
     }
 }
 
-fn decode<'a>(rel: &Path, bytes: &'a [u8], diags: &mut Diagnostics) -> Option<&'a str> {
-    match std::str::from_utf8(bytes) {
-        Ok(t) => Some(t.strip_prefix('\u{feff}').unwrap_or(t)),
+#[derive(Default)]
+struct FileResult {
+    objects: Vec<Object>,
+    diagnostics: Vec<Diagnostic>,
+    config: Option<ProjectConfig>,
+}
+
+fn load_file(rel: PathBuf, bytes: Vec<u8>, opts: &LoadOptions) -> FileResult {
+    let mut out = FileResult::default();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
         Err(e) => {
-            let (line, col) = line_col(bytes, e.valid_up_to());
-            diags.push(
+            let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+            out.diagnostics.push(
                 Diagnostic::error("InvalidUtf8", "file is not valid UTF-8")
-                    .at(Some(Location::new(rel, line, col)))
+                    .at(Some(Location::new(&rel, line, col)))
                     .help("YAML inputs must be UTF-8 text; remove binary files or rename them away from .yaml"),
             );
-            None
+            return out;
+        }
+    };
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(t) => t.to_owned(),
+        None => text,
+    };
+    if rel == Path::new(CONFIG_FILE) {
+        let mut diags = Diagnostics::default();
+        out.config = Some(ProjectConfig::parse(&rel, &text, &mut diags));
+        out.diagnostics.extend(diags);
+        return out;
+    }
+    if rel == Path::new(LOCK_FILE) {
+        out.diagnostics.push(
+            Diagnostic::warning(
+                "LockFileUnsupported",
+                "aim.lock.yaml is not read by this version of aimc",
+            )
+            .at(Some(Location::new(&rel, 1, 1)))
+            .help("lock-file facts (discovery, sizes, UIDs) arrive with model caching support"),
+        );
+        return out;
+    }
+    let docs = match yaml::parse_values(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            out.diagnostics.push(
+                Diagnostic::error(e.code, e.message)
+                    .at(Some(Location::new(&rel, e.line, e.col)))
+                    .help(e.help),
+            );
+            return out;
+        }
+    };
+    let source = SourceFile::new(rel, text);
+    for (doc, (line, col, value)) in docs.into_iter().enumerate() {
+        if value.is_null() {
+            continue;
+        }
+        let d = DocRef {
+            source: source.clone(),
+            doc,
+            line,
+            col,
+        };
+        match index::build_object(d, value, opts) {
+            Ok(o) => out.objects.push(o),
+            Err(diag) => out.diagnostics.push(diag),
         }
     }
+    out
+}
+
+/// Maps `f` over `items` on all available cores, keeping the input order.
+pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let len = items.len();
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                        match next {
+                            Some((i, item)) => mine.push((i, f(item))),
+                            None => break mine,
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    debug_assert_eq!(results.len(), len);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {

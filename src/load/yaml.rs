@@ -189,9 +189,7 @@ pub struct ParseError {
 /// Parses a multi-document stream. Duplicate keys are errors (Kubernetes' strict decoding
 /// rejects them) and alias expansion is bounded by the parser's budget.
 pub fn parse_multi(text: &str) -> Result<Vec<Node>, ParseError> {
-    let mut opts = Options::default();
-    opts.duplicate_keys = DuplicateKeyPolicy::Error;
-    serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, opts).map_err(|e| {
+    serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options()).map_err(|e| {
         let plain = e.without_snippet();
         let (line, col) = plain
             .location()
@@ -223,6 +221,50 @@ pub fn parse_multi(text: &str) -> Result<Vec<Node>, ParseError> {
     })
 }
 
+/// The documents of a stream as JSON, each with the position where it starts. This is the
+/// fast path; documents JSON cannot hold directly (non-string keys, non-finite floats) and
+/// every error go through the span tree, which knows how to convert or where to point.
+pub fn parse_values(text: &str) -> Result<Vec<(u32, u32, Value)>, ParseError> {
+    let fast = serde_saphyr::from_str_multiple_with_options::<Spanned<Value>, Vec<Spanned<Value>>>(
+        text,
+        options(),
+    );
+    if let Ok(docs) = fast {
+        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        return Ok(docs
+            .into_iter()
+            .map(|d| {
+                (
+                    clamp(d.referenced.line()),
+                    clamp(d.referenced.column()),
+                    d.value,
+                )
+            })
+            .collect());
+    }
+    let nodes = parse_multi(text)?;
+    nodes
+        .iter()
+        .map(|n| {
+            n.to_json()
+                .map(|v| (n.line, n.col, v))
+                .map_err(|(line, col, message)| ParseError {
+                    code: "InvalidValue",
+                    line,
+                    col,
+                    message,
+                    help: "Kubernetes objects are JSON: use string keys and finite numbers",
+                })
+        })
+        .collect()
+}
+
+fn options() -> Options {
+    let mut opts = Options::default();
+    opts.duplicate_keys = DuplicateKeyPolicy::Error;
+    opts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +286,22 @@ mod tests {
         );
         let missing = docs[0].locate(&["b".into(), 7.into()]);
         assert_eq!((missing.line, missing.col), (3, 3));
+    }
+
+    #[test]
+    fn fast_path_matches_span_tree() {
+        let text = "a: 1\nb: [x, {c: yes}]\n---\n# only a comment\n---\n1: one\nz: 1.5\n";
+        let fast = parse_values(text).unwrap();
+        let slow: Vec<(u32, u32, Value)> = parse_multi(text)
+            .unwrap()
+            .iter()
+            .map(|n| (n.line, n.col, n.to_json().unwrap()))
+            .collect();
+        assert_eq!(fast, slow);
+        assert_eq!(
+            fast[1].2["1"], "one",
+            "non-string keys become strings, as sigs.k8s.io/yaml does"
+        );
     }
 
     #[test]
