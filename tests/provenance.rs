@@ -94,7 +94,7 @@ fn winning_layer_and_shadowed_layers() {
             (
                 v.value_str(),
                 &o.layer,
-                o.location.as_ref().map_or(0, |l| l.line),
+                o.location.as_ref().map_or(0, |l| l.location().line),
             )
         })
         .collect();
@@ -132,5 +132,5 @@ fn winning_layer_and_shadowed_layers() {
         (needs[0].name.as_str(), needs[0].namespace.as_str()),
         ("hf", "ns")
     );
-    assert_eq!(needs[0].location.as_ref().map(|l| l.line), Some(10));
+    assert_eq!(needs[0].location.as_ref().map(|l| l.location().line), Some(10));
 }

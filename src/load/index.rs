@@ -126,7 +126,33 @@ impl PartialEq for Object {
     }
 }
 
+/// A lazily resolved source position: a document and a path inside it. Cheap to keep per
+/// env entry; turned into a [`Location`] only when a diagnostic or `explain` prints it.
+#[derive(Debug, Clone)]
+pub struct SrcRef {
+    doc: DocRef,
+    path: Vec<Seg>,
+}
+
+impl SrcRef {
+    pub fn location(&self) -> Location {
+        self.doc.loc(&self.path)
+    }
+}
+
+impl PartialEq for SrcRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.doc.source.path == other.doc.source.path && self.doc.doc == other.doc.doc && self.path == other.path
+    }
+}
+
+impl Eq for SrcRef {}
+
 impl Object {
+    /// A reference to the node at `path`, resolved only when printed.
+    pub fn src(&self, path: &[Seg]) -> SrcRef {
+        SrcRef { doc: self.doc_ref(), path: path.to_vec() }
+    }
     fn doc_ref(&self) -> DocRef {
         DocRef {
             source: self.source.clone(),

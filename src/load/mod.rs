@@ -5,7 +5,7 @@ mod index;
 pub mod yaml;
 
 pub use config::ProjectConfig;
-pub use index::{AimObject, DocRef, Index, ObjKey, Object, SourceFile};
+pub use index::{AimObject, DocRef, Index, ObjKey, Object, SourceFile, SrcRef};
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use std::path::{Path, PathBuf};

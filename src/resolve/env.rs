@@ -2,7 +2,7 @@
 //! supplied it and what it shadowed, for `explain` and for secret-scope diagnostics.
 
 use crate::api::core::EnvVar;
-use crate::diag::Location;
+use crate::load::SrcRef;
 use crate::naming::merge_json;
 
 pub const ENGINE_ARGS: &str = "AIM_ENGINE_ARGS";
@@ -33,7 +33,7 @@ impl std::fmt::Display for Layer {
 pub struct Origin {
     pub layer: Layer,
     /// Where the entry is written; `None` for operator defaults and derived values.
-    pub location: Option<Location>,
+    pub location: Option<SrcRef>,
 }
 
 /// One env entry of a merged list plus its history.
@@ -116,7 +116,7 @@ pub fn merge_env(
 pub fn layer_entries(
     vars: &[EnvVar],
     layer: &Layer,
-    loc: impl Fn(usize) -> Option<Location>,
+    loc: impl Fn(usize) -> Option<SrcRef>,
 ) -> Vec<EnvEntry> {
     vars.iter()
         .enumerate()

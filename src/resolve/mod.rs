@@ -13,7 +13,7 @@ use crate::api::core::EnvVar;
 use crate::api::{AimKind, AimSpec};
 use crate::diag::{Diagnostic, Location};
 use crate::load::yaml::Seg;
-use crate::load::{Index, Object, ProjectConfig};
+use crate::load::{Index, Object, ProjectConfig, SrcRef};
 use env::{layer_entries, merge_env, EnvEntry, Layer, Origin};
 use gpu::Inventory;
 use model::{CreatedModel, ModelRef};
@@ -106,7 +106,7 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
                     t.generated_by.as_deref().unwrap_or("a model")
                 ),
             )
-            .at(Some(loc.clone()))
+            .at(Some(loc.location()))
             .help("the operator would apply the generated spec over it; rename one of them"),
         );
     }
@@ -215,7 +215,7 @@ fn resolve_service<'a>(
         Ok(t) => match template::status(t, inventory) {
             Err(_) => diags.push(
                 Diagnostic::error("NeedsGpuInventory", format!("template {} uses minVram: needs GPU inventory", t.name))
-                    .at(t.location.clone().or_else(|| at(obj, &["spec", "template"])))
+                    .at(t.location.as_ref().map(SrcRef::location).or_else(|| at(obj, &["spec", "template"])))
                     .help("add the cluster's Node objects (kubectl get nodes -o yaml) to the tree"),
             ),
             Ok(st) => match &st.available {
@@ -231,7 +231,7 @@ fn resolve_service<'a>(
                                 "CacheNotRendered",
                                 format!("template {} declares modelSources: its template cache, PVC and download Job are not rendered yet, and the InferenceService has no cache volume", t.name),
                             )
-                            .at(t.location.clone().or_else(|| at(obj, &[])))
+                            .at(t.location.as_ref().map(SrcRef::location).or_else(|| at(obj, &[])))
                             .help("model caching arrives in a later aimc release; review the InferenceService before syncing"),
                         );
                     }
@@ -241,7 +241,7 @@ fn resolve_service<'a>(
                                 "ProfileTypeAssumed",
                                 format!("template {} has no spec.type and no spec.modelSources: its profile type comes from discovery in the cluster; aimc takes it as optimized", t.name),
                             )
-                            .at(t.location.clone().or_else(|| at(obj, &["spec", "model"])))
+                            .at(t.location.as_ref().map(SrcRef::location).or_else(|| at(obj, &["spec", "model"])))
                             .help("set spec.type on the template to make selection exact"),
                         );
                     }
@@ -328,7 +328,7 @@ pub fn inference_env(
             obj.key.name.clone(),
         );
         let entries = layer_entries(&spec.env, &sl, |i| {
-            Some(obj.loc(&["spec".into(), "env".into(), Seg::Index(i)]))
+            Some(obj.src(&["spec".into(), "env".into(), Seg::Index(i)]))
         });
         env = merge_env(env, &entries, errors);
     }

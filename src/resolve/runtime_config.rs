@@ -51,7 +51,7 @@ pub fn resolve(
             warn_defects(&merged.spec, &spec, obj, warnings);
         }
         let entries = layer_entries(&spec.env, &layer, |i| {
-            Some(obj.loc(&["spec".into(), "env".into(), Seg::Index(i)]))
+            Some(obj.src(&["spec".into(), "env".into(), Seg::Index(i)]))
         });
         merged.env = if merged.env.is_empty() {
             entries

@@ -3,20 +3,21 @@
 
 use super::env::Layer;
 use super::ServicePlan;
-use crate::diag::{Diagnostic, Location};
+use crate::diag::Diagnostic;
+use crate::load::SrcRef;
 use crate::load::yaml::Seg;
 use crate::load::{Index, ProjectConfig};
 use std::collections::BTreeSet;
 
 /// One secret a workload needs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretNeed {
     pub namespace: String,
     pub name: String,
     /// What needs it, e.g. `imagePullSecrets of InferenceService ml-team/chat`.
     pub usage: String,
     pub layer: String,
-    pub location: Option<Location>,
+    pub location: Option<SrcRef>,
 }
 
 /// The secrets an InferenceService of `plan` needs.
@@ -33,7 +34,7 @@ pub fn needs(plan: &ServicePlan) -> Vec<SecretNeed> {
                 ns, plan.name
             ),
             layer: svc_layer.clone(),
-            location: Some(plan.obj.loc(&[
+            location: Some(plan.obj.src(&[
                 "spec".into(),
                 "imagePullSecrets".into(),
                 Seg::Index(i),
@@ -130,7 +131,7 @@ pub fn check(
                         need.name, need.namespace, need.usage, need.layer
                     ),
                 )
-                .at(need.location.clone())
+                .at(need.location.as_ref().map(SrcRef::location))
                 .help(format!(
                     "add a Secret, SealedSecret or ExternalSecret named {:?} in namespace {:?}, or list it under externalSecrets in aimc.yaml",
                     need.name, need.namespace

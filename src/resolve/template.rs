@@ -6,7 +6,7 @@ use super::model::ModelRef;
 use crate::api::aim::{HardwareRequirements, ModelSpec, ServiceSpec, TemplateSpec};
 use crate::api::core::ResourceRequirements;
 use crate::api::{AimKind, AimSpec};
-use crate::diag::Location;
+use crate::load::SrcRef;
 use crate::load::{Index, Object};
 use crate::naming::{self, CustomTemplateKey};
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ pub struct Template {
     pub spec: TemplateSpec,
     pub labels: BTreeMap<String, String>,
     /// Where it is written, or `None` when a model generates it.
-    pub location: Option<Location>,
+    pub location: Option<SrcRef>,
     /// The generating model, for generated templates.
     pub generated_by: Option<String>,
 }
@@ -138,7 +138,7 @@ pub struct Catalog {
     /// model name → keys of its templates, so selection does not scan every template.
     by_model: BTreeMap<String, Vec<(Scope, String)>>,
     /// Generated templates whose name a written template already takes.
-    pub shadowed: Vec<(Template, Location)>,
+    pub shadowed: Vec<(Template, SrcRef)>,
 }
 
 impl Catalog {
@@ -237,7 +237,7 @@ fn from_object(obj: &Object, kind: AimKind) -> Option<Template> {
         name: obj.key.name.clone(),
         spec: (**spec).clone(),
         labels: obj.labels(),
-        location: Some(obj.loc(&[])),
+        location: Some(obj.src(&[])),
         generated_by: None,
     })
 }
