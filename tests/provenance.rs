@@ -85,7 +85,8 @@ fn winning_layer_and_shadowed_layers() {
         .origin
         .location
         .as_ref()
-        .expect("written in the service");
+        .expect("written in the service")
+        .location();
     assert_eq!((loc.file.to_str(), loc.line), (Some("rest.yaml"), 26));
     let shadowed: Vec<(&str, &Layer, u32)> = log
         .shadowed
@@ -132,5 +133,8 @@ fn winning_layer_and_shadowed_layers() {
         (needs[0].name.as_str(), needs[0].namespace.as_str()),
         ("hf", "ns")
     );
-    assert_eq!(needs[0].location.as_ref().map(|l| l.location().line), Some(10));
+    assert_eq!(
+        needs[0].location.as_ref().map(|l| l.location().line),
+        Some(10)
+    );
 }

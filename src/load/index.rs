@@ -142,7 +142,9 @@ impl SrcRef {
 
 impl PartialEq for SrcRef {
     fn eq(&self, other: &Self) -> bool {
-        self.doc.source.path == other.doc.source.path && self.doc.doc == other.doc.doc && self.path == other.path
+        self.doc.source.path == other.doc.source.path
+            && self.doc.doc == other.doc.doc
+            && self.path == other.path
     }
 }
 
@@ -151,7 +153,10 @@ impl Eq for SrcRef {}
 impl Object {
     /// A reference to the node at `path`, resolved only when printed.
     pub fn src(&self, path: &[Seg]) -> SrcRef {
-        SrcRef { doc: self.doc_ref(), path: path.to_vec() }
+        SrcRef {
+            doc: self.doc_ref(),
+            path: path.to_vec(),
+        }
     }
     fn doc_ref(&self) -> DocRef {
         DocRef {

@@ -4,8 +4,8 @@
 use super::env::Layer;
 use super::ServicePlan;
 use crate::diag::Diagnostic;
-use crate::load::SrcRef;
 use crate::load::yaml::Seg;
+use crate::load::SrcRef;
 use crate::load::{Index, ProjectConfig};
 use std::collections::BTreeSet;
 
