@@ -12,6 +12,7 @@ metadata:
   name: m
 spec:
   image: ghcr.io/amd/m:1.0
+  discovery: {createServiceTemplates: false}
 ---
 apiVersion: aim.eai.amd.com/v1alpha1
 kind: AIMClusterServiceTemplate
@@ -357,7 +358,7 @@ fn model_without_templates_needs_image_metadata() {
         &[("s.yaml", svc.as_bytes())],
         "s.yaml",
         7,
-        "TemplateNotFound",
+        "NeedsImageMetadata",
     );
     assert!(e.contains("needs image metadata"), "{e}");
 }

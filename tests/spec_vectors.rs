@@ -440,3 +440,33 @@ fn resource_vectors() {
         assert_eq!(got, &yaml(want), "gpus {gpus} {tmpl_res} {svc_res}");
     }
 }
+
+/// Go's `omitempty`: empty env values and pull-secret names are not written.
+#[test]
+fn empty_strings_are_omitted_like_go() {
+    let tmpl = model_and_template("  metric: \"\"\n");
+    let svc = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMService\nmetadata:\n  name: s\n  namespace: ns\nspec:\n  model: {name: m}\n  imagePullSecrets: [{}]\n  env:\n    - {name: EMPTY, value: \"\"}\n";
+    let objs = render(&[("t.yaml", &tmpl), ("s.yaml", svc)], EmitMode::Concrete);
+    let p = &find(&objs, "InferenceService")["spec"]["predictor"];
+    let env = p["containers"][0]["env"].as_array().expect("env");
+    let empty = env.iter().find(|e| e["name"] == "EMPTY").expect("EMPTY");
+    assert_eq!(empty, &yaml("{name: EMPTY}"));
+    let metric = env
+        .iter()
+        .find(|e| e["name"] == "AIM_METRIC")
+        .expect("AIM_METRIC appended even when empty");
+    assert_eq!(metric, &yaml("{name: AIM_METRIC}"));
+    assert_eq!(p["imagePullSecrets"], yaml("[{}]"));
+}
+
+/// A GPU count whose memory default overflows 64-bit bytes renders like Go's "<n>Gi" strings.
+#[test]
+fn huge_gpu_counts_do_not_overflow() {
+    let tmpl = model_and_template("  hardware:\n    gpu: {requests: 200000000}\n");
+    let svc = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMService\nmetadata:\n  name: s\n  namespace: ns\nspec:\n  model: {name: m}\n";
+    let objs = render(&[("t.yaml", &tmpl), ("s.yaml", svc)], EmitMode::Concrete);
+    let r = &find(&objs, "InferenceService")["spec"]["predictor"]["containers"][0]["resources"];
+    assert_eq!(r["requests"]["cpu"], "800M");
+    assert_eq!(r["requests"]["memory"], "6250000Ti");
+    assert!(r["limits"]["memory"].is_string());
+}

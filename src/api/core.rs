@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnvVar {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Go's `omitempty`: an empty value is not written.
+    #[serde(default, skip_serializing_if = "is_empty")]
     pub value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_from: Option<EnvVarSource>,
@@ -85,8 +86,12 @@ pub struct FileKeySelector {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalObjectReference {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+}
+
+fn is_empty(v: &Option<String>) -> bool {
+    v.as_deref().is_none_or(str::is_empty)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

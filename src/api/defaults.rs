@@ -76,8 +76,22 @@ fn model_sources(spec: &mut Value, path: &[&str]) {
     env_lists(spec, &p);
 }
 
+/// The API server drops `null` fields of non-nullable schemas before defaulting, so
+/// `group: null` still gets the default.
+fn prune_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, v| !v.is_null());
+            m.values_mut().for_each(prune_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune_nulls),
+        _ => {}
+    }
+}
+
 /// Applies the CRD defaults of `kind` to `spec` in place.
 pub fn apply_defaults(kind: AimKind, spec: &mut Value) {
+    prune_nulls(spec);
     match kind {
         AimKind::Service => {
             default(spec, &[], "replicas", Value::from(1));
@@ -180,6 +194,17 @@ mod tests {
         assert_eq!(
             s["autoScaling"]["metrics"][0]["podmetric"]["metric"]["backend"],
             "opentelemetry"
+        );
+    }
+
+    #[test]
+    fn nulls_are_pruned_then_defaulted() {
+        let mut s = json!({"model": {"name": "m"}, "replicas": null, "routing": {"gatewayRef": {"name": "gw", "group": null, "kind": null}}});
+        apply_defaults(AimKind::Service, &mut s);
+        assert_eq!(s["replicas"], 1);
+        assert_eq!(
+            s["routing"]["gatewayRef"],
+            json!({"name": "gw", "group": GATEWAY_GROUP, "kind": "Gateway"})
         );
     }
 

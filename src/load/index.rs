@@ -66,6 +66,11 @@ impl SourceFile {
         })
     }
 
+    /// Whether the author wrote the node at `path` (before any CRD default was applied).
+    pub fn is_written(&self, doc: usize, path: &[Seg]) -> bool {
+        self.doc(doc).is_some_and(|n| n.get(path).is_some())
+    }
+
     /// Position of the key `key` in the mapping at `parent` (for unknown-field errors).
     pub fn key_position(&self, doc: usize, parent: &[Seg], key: &str) -> Option<(u32, u32)> {
         let p = self.doc(doc)?.locate(parent);
@@ -173,6 +178,11 @@ impl Object {
     pub fn loc_of(&self, path: &[&str]) -> Location {
         let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
         self.loc(&segs)
+    }
+    /// Whether the node at `path` is written in the input (as opposed to defaulted).
+    pub fn is_written(&self, path: &[&str]) -> bool {
+        let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
+        self.source.is_written(self.doc, &segs)
     }
     pub fn file(&self) -> &Path {
         &self.source.path

@@ -45,6 +45,22 @@ impl From<usize> for Seg {
 }
 
 impl Node {
+    /// The node at exactly `path`, if it is written.
+    pub fn get(&self, path: &[Seg]) -> Option<&Node> {
+        let mut cur = self;
+        for seg in path {
+            cur = match (&cur.value, seg) {
+                (Yaml::Map(entries), Seg::Key(k)) => entries
+                    .iter()
+                    .find(|(key, _)| matches!(&key.value, Yaml::Str(s) if s == k))
+                    .map(|(_, v)| v)?,
+                (Yaml::Seq(items), Seg::Index(i)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
     /// The node at `path`, or the deepest existing ancestor (a missing field is reported
     /// at the object that lacks it).
     pub fn locate(&self, path: &[Seg]) -> &Node {

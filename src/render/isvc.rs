@@ -59,7 +59,7 @@ pub fn render(
 
     let autoscaling =
         spec.auto_scaling.is_some() || spec.min_replicas.is_some() || spec.max_replicas.is_some();
-    let mut annotations = Map::new();
+    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
     let (min, max) = if autoscaling {
         annotations.insert("serving.kserve.io/autoscalerClass".into(), "keda".into());
         annotations.insert(
@@ -141,7 +141,10 @@ pub fn render(
         "labels".into(),
         serde_json::to_value(&labels).unwrap_or_default(),
     );
-    metadata.insert("annotations".into(), Value::Object(annotations));
+    metadata.insert(
+        "annotations".into(),
+        serde_json::to_value(&annotations).unwrap_or_default(),
+    );
     if let Some(refs) = owner_refs(plan) {
         metadata.insert("ownerReferences".into(), refs);
     }
@@ -159,16 +162,21 @@ fn resources(st: &Status, t: &Template, spec: &ServiceSpec) -> Value {
     let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
     let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
     if n > 0 {
-        requests.insert("cpu".into(), Quantity::from_int(4 * n, Format::DecimalSI));
-        requests.insert(
-            "memory".into(),
-            Quantity::from_int(32 * n * (1 << 30), Format::BinarySI),
-        );
+        // n is an int32, so these products fit in i64; the byte counts may not, which is why
+        // the operator (and aimc) go through "<n>Gi" strings.
+        let q = |s: String| s.parse::<Quantity>().ok();
+        for (key, value) in [
+            ("cpu", q((4 * n).to_string())),
+            ("memory", q(format!("{}Gi", 32 * n))),
+        ] {
+            if let Some(v) = value {
+                requests.insert(key.into(), v);
+            }
+        }
+        if let Some(v) = q(format!("{}Gi", 48 * n)) {
+            limits.insert("memory".into(), v);
+        }
         requests.insert(gpu.into(), Quantity::from_int(n, Format::DecimalSI));
-        limits.insert(
-            "memory".into(),
-            Quantity::from_int(48 * n * (1 << 30), Format::BinarySI),
-        );
         limits.insert(gpu.into(), Quantity::from_int(n, Format::DecimalSI));
     }
     for r in [t.spec.resources.as_ref(), spec.resources.as_ref()]

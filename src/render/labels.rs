@@ -2,126 +2,174 @@
 
 use std::collections::BTreeMap;
 
-/// Go `filepath.Match` on '/'-separated names: `*` and `?` never match '/'. A malformed
-/// pattern matches nothing (the operator skips it).
+/// Go's `filepath.Match` on Unix, ported chunk by chunk so it has Go's linear behaviour and
+/// the same answers: `*` and `?` never match '/', classes may, and a malformed pattern
+/// (`[`, `[]a]`, `[a-]`, trailing `\\`) matches nothing (the operator skips it).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
-    fn m(p: &[char], n: &[char]) -> Option<bool> {
-        let Some((&c, rest)) = p.split_first() else {
-            return Some(n.is_empty());
-        };
-        match c {
-            '*' => {
-                // Try every split that does not cross a '/'.
-                let mut i = 0;
-                loop {
-                    if m(rest, &n[i..])? {
-                        return Some(true);
-                    }
-                    if i >= n.len() || n[i] == '/' {
-                        return Some(false);
-                    }
-                    i += 1;
-                }
-            }
-            '?' => match n.split_first() {
-                Some((&ch, nrest)) if ch != '/' => m(rest, nrest),
-                _ => {
-                    check(rest)?;
-                    Some(false)
-                }
-            },
-            '[' => {
-                let (matched, after) = class(rest, n.first().copied())?;
-                match n.split_first() {
-                    Some((&ch, nrest)) if ch != '/' && matched => m(after, nrest),
-                    _ => {
-                        check(after)?;
-                        Some(false)
-                    }
-                }
-            }
-            '\\' => {
-                let (&lit, prest) = rest.split_first()?;
-                match n.split_first() {
-                    Some((&ch, nrest)) if ch == lit => m(prest, nrest),
-                    _ => {
-                        check(prest)?;
-                        Some(false)
-                    }
-                }
-            }
-            lit => match n.split_first() {
-                Some((&ch, nrest)) if ch == lit => m(rest, nrest),
-                _ => {
-                    check(rest)?;
-                    Some(false)
-                }
-            },
-        }
-    }
-    /// Parses a class after '['; returns (matches ch, rest after ']'). None = malformed.
-    fn class(p: &[char], ch: Option<char>) -> Option<(bool, &[char])> {
-        let mut i = 0;
-        let negated = p.first() == Some(&'^');
-        if negated {
-            i += 1;
-        }
-        let mut matched = false;
-        let mut first = true;
-        loop {
-            let c = *p.get(i)?;
-            if c == ']' && !first {
-                i += 1;
-                break;
-            }
-            first = false;
-            let lo = if c == '\\' {
-                i += 1;
-                *p.get(i)?
-            } else {
-                c
-            };
-            i += 1;
-            let mut hi = lo;
-            if p.get(i) == Some(&'-') && p.get(i + 1).is_some_and(|&c| c != ']') {
-                i += 1;
-                hi = if p.get(i) == Some(&'\\') {
-                    i += 1;
-                    *p.get(i)?
-                } else {
-                    *p.get(i)?
-                };
-                i += 1;
-            }
-            if let Some(ch) = ch {
-                if lo <= ch && ch <= hi {
-                    matched = true;
-                }
-            }
-        }
-        Some((matched != negated, &p[i..]))
-    }
-    /// Go validates the rest of the pattern even after a mismatch.
-    fn check(p: &[char]) -> Option<()> {
-        let mut i = 0;
-        while i < p.len() {
-            match p[i] {
-                '\\' => {
-                    p.get(i + 1)?;
-                    i += 2;
-                }
-                '[' => {
-                    let (_, rest) = class(&p[i + 1..], None)?;
-                    i = p.len() - rest.len();
-                }
-                _ => i += 1,
-            }
-        }
-        Some(())
-    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    m(&p, &n).unwrap_or(false)
+    go_match(&p, &n).unwrap_or(false)
+}
+
+struct BadPattern;
+
+fn go_match(mut pattern: &[char], mut name: &[char]) -> Result<bool, BadPattern> {
+    'pattern: while !pattern.is_empty() {
+        let (star, chunk, rest) = scan_chunk(pattern);
+        pattern = rest;
+        if star && chunk.is_empty() {
+            return Ok(!name.contains(&'/'));
+        }
+        let (t, ok) = match_chunk(chunk, name)?;
+        if ok && (t.is_empty() || !pattern.is_empty()) {
+            name = t;
+            continue;
+        }
+        if star {
+            let mut i = 0;
+            while i < name.len() && name[i] != '/' {
+                let (t, ok) = match_chunk(chunk, &name[i + 1..])?;
+                if ok {
+                    if pattern.is_empty() && !t.is_empty() {
+                        i += 1;
+                        continue;
+                    }
+                    name = t;
+                    continue 'pattern;
+                }
+                i += 1;
+            }
+        }
+        while !pattern.is_empty() {
+            let (_, chunk, rest) = scan_chunk(pattern);
+            pattern = rest;
+            match_chunk(chunk, &[])?;
+        }
+        return Ok(false);
+    }
+    Ok(name.is_empty())
+}
+
+fn scan_chunk(mut pattern: &[char]) -> (bool, &[char], &[char]) {
+    let mut star = false;
+    while pattern.first() == Some(&'*') {
+        pattern = &pattern[1..];
+        star = true;
+    }
+    let mut in_range = false;
+    let mut i = 0;
+    while i < pattern.len() {
+        match pattern[i] {
+            '\\' => {
+                if i + 1 < pattern.len() {
+                    i += 1;
+                }
+            }
+            '[' => in_range = true,
+            ']' => in_range = false,
+            '*' if !in_range => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    (star, &pattern[..i], &pattern[i..])
+}
+
+/// Matches one chunk at the start of `s`; keeps validating the chunk after a mismatch.
+fn match_chunk<'s>(
+    mut chunk: &[char],
+    mut s: &'s [char],
+) -> Result<(&'s [char], bool), BadPattern> {
+    let mut failed = false;
+    while let Some(&c) = chunk.first() {
+        if !failed && s.is_empty() {
+            failed = true;
+        }
+        match c {
+            '[' => {
+                let r = if failed {
+                    None
+                } else {
+                    let r = s[0];
+                    s = &s[1..];
+                    Some(r)
+                };
+                chunk = &chunk[1..];
+                let negated = chunk.first() == Some(&'^');
+                if negated {
+                    chunk = &chunk[1..];
+                }
+                let mut matched = false;
+                let mut nrange = 0;
+                loop {
+                    if chunk.first() == Some(&']') && nrange > 0 {
+                        chunk = &chunk[1..];
+                        break;
+                    }
+                    let (lo, rest) = get_esc(chunk)?;
+                    chunk = rest;
+                    let mut hi = lo;
+                    if chunk.first() == Some(&'-') {
+                        let (h, rest) = get_esc(&chunk[1..])?;
+                        hi = h;
+                        chunk = rest;
+                    }
+                    if r.is_some_and(|r| lo <= r && r <= hi) {
+                        matched = true;
+                    }
+                    nrange += 1;
+                }
+                if matched == negated {
+                    failed = true;
+                }
+            }
+            '?' => {
+                if !failed {
+                    if s[0] == '/' {
+                        failed = true;
+                    }
+                    s = &s[1..];
+                }
+                chunk = &chunk[1..];
+            }
+            _ => {
+                if c == '\\' {
+                    chunk = &chunk[1..];
+                    if chunk.is_empty() {
+                        return Err(BadPattern);
+                    }
+                }
+                if !failed {
+                    if chunk[0] != s[0] {
+                        failed = true;
+                    }
+                    s = &s[1..];
+                }
+                chunk = &chunk[1..];
+            }
+        }
+    }
+    Ok(if failed { (&[], false) } else { (s, true) })
+}
+
+fn get_esc(chunk: &[char]) -> Result<(char, &[char]), BadPattern> {
+    let mut chunk = chunk;
+    match chunk.first() {
+        None | Some('-') | Some(']') => return Err(BadPattern),
+        Some('\\') => {
+            chunk = &chunk[1..];
+            if chunk.is_empty() {
+                return Err(BadPattern);
+            }
+        }
+        _ => {}
+    }
+    let r = chunk[0];
+    let rest = &chunk[1..];
+    if rest.is_empty() {
+        return Err(BadPattern);
+    }
+    Ok((r, rest))
 }
 
 /// Adds propagated labels of the parent and the controller labels, never overwriting.
@@ -174,6 +222,23 @@ mod tests {
         assert!(glob_match("team-[a-c]", "team-b"));
         assert!(!glob_match("team-[^a-c]", "team-b"));
         assert!(glob_match("a\\*", "a*"));
+        // Classes may match '/', unlike * and ?.
+        assert!(glob_match("team[^x]b", "team/b"));
+        // Malformed classes match nothing.
+        assert!(!glob_match("[]a]", "]"));
+        assert!(!glob_match("[-a]", "-"));
+        assert!(!glob_match("[a-]", "a"));
+        assert!(!glob_match("a\\", "a"));
+        // A malformed tail is an error even after a mismatch.
+        assert!(!glob_match("x[", "y"));
+    }
+
+    #[test]
+    fn pathological_patterns_are_linear() {
+        // Backtracking over every split would not finish; Go's chunk matching does at once.
+        let name = "a".repeat(60);
+        assert!(!glob_match("*a*a*a*a*a*a*a*a*a*b", &name));
+        assert!(glob_match("*a*a*a*a*a*a*a*a*a*a", &name));
     }
 
     #[test]

@@ -222,9 +222,18 @@ fn derived_template(sp: &ServicePlan) -> Option<Value> {
 
 fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
     let diags = &mut out.diagnostics;
-    let isvc_name = naming::isvc_name(sp.name, sp.namespace);
-    let route_name = naming::http_route_name(sp.name, sp.namespace);
-    let backend = isvc_name.clone().unwrap_or_else(|_| route_name.clone());
+    // The operator fails the whole service (nothing applied) when the ISVC name cannot be made.
+    let isvc_name = match naming::isvc_name(sp.name, sp.namespace) {
+        Ok(n) => n,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error("NamespaceTooLong", e.to_string())
+                    .at(Some(sp.obj.loc_of(&["metadata", "namespace"])))
+                    .help("use a namespace of at most 42 characters: the InferenceService hostname must fit in 63"),
+            );
+            return;
+        }
+    };
 
     let r = route::routing(sp);
     if r.enabled {
@@ -236,20 +245,18 @@ fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
             ),
             Some(gw) => {
                 let path = route_path(sp, &r, diags);
-                if let Some(v) = route::render(sp, &r, gw, &path, &backend, ctx, diags) {
+                if let Some(v) = route::render(sp, &r, gw, &path, &isvc_name, ctx, diags) {
                     out.concrete.push(v);
                 }
             }
         }
     }
-    if let Some(ann) = sp
+    if sp
         .spec
         .routing
         .as_ref()
-        .map(|r| &r.annotations)
-        .filter(|a| !a.is_empty())
+        .is_some_and(|r| !r.annotations.is_empty())
     {
-        let _ = ann;
         diags.push(
             Diagnostic::warning(
                 "ServiceRouteAnnotationsIgnored",
@@ -263,17 +270,14 @@ fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
     let (Some((t, st)), Some(model)) = (&sp.template, &sp.model) else {
         return;
     };
-    let name = match isvc_name {
-        Ok(n) => n,
-        Err(e) => {
-            diags.push(Diagnostic::error("NamespaceTooLong", e.to_string()).at(Some(sp.obj.loc_of(&["metadata", "namespace"]))).help(
-                "use a namespace of at most 42 characters: the InferenceService hostname must fit in 63",
-            ));
-            return;
-        }
-    };
-    out.concrete
-        .push(isvc::render(sp, t, st, &model.spec().image, &name, ctx));
+    out.concrete.push(isvc::render(
+        sp,
+        t,
+        st,
+        &model.spec().image,
+        &isvc_name,
+        ctx,
+    ));
     warn_pitfalls(sp, diags);
 }
 

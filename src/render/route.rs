@@ -71,19 +71,16 @@ pub fn render(
         "labels".into(),
         serde_json::to_value(&labels).unwrap_or_default(),
     );
-    let mut annotations: Map<String, Value> = r
-        .annotations
-        .map(|a| {
-            a.iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
+    // A Go map: serialised with sorted keys, as the BTreeMap is.
+    let mut annotations: BTreeMap<String, String> = r.annotations.cloned().unwrap_or_default();
     if let Some(wave) = ctx.wave("HTTPRoute") {
         annotations.insert("argocd.argoproj.io/sync-wave".into(), wave.into());
     }
     if !annotations.is_empty() {
-        metadata.insert("annotations".into(), Value::Object(annotations));
+        metadata.insert(
+            "annotations".into(),
+            serde_json::to_value(&annotations).unwrap_or_default(),
+        );
     }
     if let Some(refs) = owner_refs(plan) {
         metadata.insert("ownerReferences".into(), refs);

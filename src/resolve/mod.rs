@@ -203,12 +203,15 @@ fn resolve_service<'a>(
         Some(t) => template::explicit(catalog, ns, spec, t),
         None => template::select(catalog, ns, &model, spec, inventory),
     };
-    let help = |code: &str| match code {
+    let help = |code: &str| {
+        match code {
         "TemplateSelectionAmbiguous" => {
             "set spec.template.name, or spec.overrides to narrow the choice"
         }
         "NeedsGpuInventory" => "add the cluster's Node objects to the tree",
+        "NeedsImageMetadata" => "add spec.imageMetadata (the image's recommendedDeployments) to the model, or name a template in spec.template.name",
         _ => "create the template, fix spec.template.name, or check the model's templates",
+    }
     };
     match chosen {
         Err(e) => diags.push(Diagnostic::error(e.code, e.message).at(at(obj, e.path)).help(help(e.code))),

@@ -285,10 +285,7 @@ fn warn_defects(
             .as_ref()
             .is_some_and(|l| l.enabled)
     {
-        let explicitly = obj
-            .value
-            .pointer("/spec/labelPropagation/enabled")
-            .is_some();
+        let explicitly = obj.is_written(&["spec", "labelPropagation", "enabled"]);
         if explicitly {
             warn(
                 &["spec", "labelPropagation", "enabled"],

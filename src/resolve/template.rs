@@ -544,6 +544,17 @@ fn rank_precision(p: &str) -> u32 {
     }
 }
 
+/// A model whose templates would come from its image's labels, which only a registry knows
+/// (offline.md "Steady state"): no inline sources, no `spec.imageMetadata`, and discovery
+/// not switched off.
+pub fn needs_image_metadata(spec: &ModelSpec) -> bool {
+    let discovery_on = spec
+        .discovery
+        .as_ref()
+        .is_none_or(|d| d.extract_metadata && d.create_service_templates);
+    spec.model_sources.is_empty() && spec.image_metadata.is_none() && discovery_on
+}
+
 /// Automatic selection (§5.3). Returns the chosen template or why there is none.
 pub fn select<'c>(
     cat: &'c Catalog,
@@ -557,22 +568,23 @@ pub fn select<'c>(
         message,
         path: &["spec", "template"],
     };
+    if needs_image_metadata(model.spec()) {
+        return Err(fail(
+            "NeedsImageMetadata",
+            format!(
+                "{} {} needs image metadata: its templates come from the labels of image {}, which aimc cannot read offline",
+                model.kind().name(),
+                model.name(),
+                model.spec().image
+            ),
+        ));
+    }
     let candidates: Vec<&Template> = cat.for_model(ns, model.name()).collect();
     if candidates.is_empty() {
-        let hint = if model.spec().model_sources.is_empty() && model.spec().image_metadata.is_none()
-        {
-            format!(
-                " ({} {} has no spec.imageMetadata, so the templates its image's labels would create are unknown: needs image metadata — add spec.imageMetadata to the model, or name a template in spec.template.name)",
-                model.kind().name(),
-                model.name()
-            )
-        } else {
-            String::new()
-        };
         return Err(fail(
             "TemplateNotFound",
             format!(
-                "No template found for service: no templates for model {}{hint}",
+                "No template found for service: no templates for model {}",
                 model.name()
             ),
         ));
@@ -600,6 +612,15 @@ pub fn select<'c>(
         })
         .collect();
     with_status.retain(|(_, s)| s.available.is_ok());
+    if with_status.is_empty() {
+        return Err(fail(
+            "TemplateNotFound",
+            format!(
+                "No template found for service: none of the {total} template(s) is available ({})",
+                unavailable.join("; ")
+            ),
+        ));
+    }
     let allow_unoptimized = svc
         .template
         .as_ref()
@@ -646,15 +667,7 @@ pub fn select<'c>(
             ));
         }
     }
-    if with_status.is_empty() {
-        return Err(fail(
-            "TemplateNotFound",
-            format!(
-                "No template found for service: none of the {total} template(s) is available ({})",
-                unavailable.join("; ")
-            ),
-        ));
-    }
+
     if with_status.iter().any(|(t, _)| !t.is_cluster()) {
         with_status.retain(|(t, _)| !t.is_cluster());
     }
