@@ -64,7 +64,7 @@ pub fn render(
         annotations.insert("serving.kserve.io/autoscalerClass".into(), "keda".into());
         annotations.insert(
             "sidecar.opentelemetry.io/inject".into(),
-            format!("{isvc_name}-predictor").into(),
+            format!("{isvc_name}-predictor"),
         );
         annotations.insert("prometheus.kserve.io/port".into(), "8000".into());
         let min = spec.min_replicas.unwrap_or(1);
