@@ -37,6 +37,7 @@ metadata:
   namespace: ns
 spec:
   image: ghcr.io/amd/m:1
+  discovery: {createServiceTemplates: false}
 ---
 apiVersion: aim.eai.amd.com/v1alpha1
 kind: AIMServiceTemplate
@@ -87,7 +88,7 @@ fn winning_layer_and_shadowed_layers() {
         .as_ref()
         .expect("written in the service")
         .location();
-    assert_eq!((loc.file.to_str(), loc.line), (Some("rest.yaml"), 26));
+    assert_eq!((loc.file.to_str(), loc.line), (Some("rest.yaml"), 27));
     let shadowed: Vec<(&str, &Layer, u32)> = log
         .shadowed
         .iter()

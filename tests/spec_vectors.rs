@@ -71,6 +71,7 @@ metadata:
   namespace: ns
 spec:
   image: ghcr.io/amd/m:1
+  discovery: {{createServiceTemplates: false}}
 ---
 apiVersion: aim.eai.amd.com/v1alpha1
 kind: AIMServiceTemplate
