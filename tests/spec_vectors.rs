@@ -258,9 +258,13 @@ metadata:
 spec:
   model:
     image: amdenterpriseai/aim-qwen-qwen3-32b:0.8.5
+  # Offline, the templates an image's labels create are unknown until the image metadata is
+  # supplied, so the example names the one the operator selects.
+  template:
+    name: amdenterpriseai-aim-qwen-qwen3-32b-0-8-5-1x-mi300x-lat-fp8-fb4d
 ";
 
-/// §10.1 end to end. The template the model's image labels would create is written out
+/// §10.1 end to end. The template the image labels would create is written out
 /// (its name is the template controller's, checked here too); the cache volume arrives with
 /// model caching, and owner references need the real UID (offline.md).
 #[test]

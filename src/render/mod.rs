@@ -350,7 +350,27 @@ fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>)
     let labels = sp.obj.labels();
     let annotations = string_map(sp.obj.value.pointer("/metadata/annotations"));
     match path::render_path(tmpl, &go_view(sp), &labels, &annotations) {
-        Ok(p) => p,
+        Ok(p) => {
+            // Fields only the API server fills in: offline they render as zero values.
+            let unknown: Vec<&str> = ["uid", "generation", "creationTimestamp", "resourceVersion"]
+                .into_iter()
+                .filter(|f| {
+                    tmpl.contains(&format!(".metadata.{f}"))
+                        && sp.obj.value.pointer(&format!("/metadata/{f}")).is_none()
+                })
+                .collect();
+            if !unknown.is_empty() {
+                diags.push(
+                    Diagnostic::warning(
+                        "PathUsesUnknownField",
+                        format!("the route path template reads metadata.{} which only the cluster knows; rendered {p:?} with its zero value", unknown.join(", metadata.")),
+                    )
+                    .at(Some(sp.obj.loc_of(&["metadata", "name"])))
+                    .help("build the path from the name, namespace, labels or annotations"),
+                );
+            }
+            p
+        }
         Err(e) => {
             let from_service = sp
                 .spec

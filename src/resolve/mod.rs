@@ -18,6 +18,7 @@ use env::{layer_entries, merge_env, EnvEntry, Layer, Origin};
 use gpu::Inventory;
 use model::{CreatedModel, ModelRef};
 use runtime_config::MergedConfig;
+use std::collections::BTreeMap;
 use template::{Catalog, Status, Template};
 
 /// Everything resolved for one AIMService.
@@ -75,27 +76,44 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
         ).help("export the cluster's nodes (kubectl get nodes -o yaml > cluster/nodes.yaml) to check GPU availability"));
     }
 
-    // Pass 1: models, so templates of service-created models join the catalog.
+    // Pass 1: models, so templates of service-created models join the catalog. Image
+    // services go last: in the steady state the custom models other services create exist
+    // when an image service looks for a model with its image (service.md §4.2).
     let services: Vec<(&Object, &ServiceSpec)> = index
         .aim_of_kind(AimKind::Service, None)
         .filter_map(|o| service_spec(o).map(|s| (o, s)))
         .collect();
-    let mut models = Vec::with_capacity(services.len());
-    let mut created: Vec<CreatedModel> = Vec::new();
-    for (obj, spec) in &services {
-        let ns = obj.key.namespace.as_deref().unwrap_or_default();
-        let m = model::resolve(index, ns, spec);
-        if let Ok(ModelRef::Created(c)) = &m {
-            if !created
-                .iter()
-                .any(|x| x.namespace == c.namespace && x.name == c.name)
-            {
-                created.push((**c).clone());
+    let uses_image = |s: &ServiceSpec| {
+        s.model.name.as_deref().is_none_or(|n| n.trim().is_empty())
+            && s.model
+                .image
+                .as_deref()
+                .is_some_and(|i| !i.trim().is_empty())
+    };
+    let mut models: Vec<Option<Result<ModelRef, model::ModelError>>> = vec![None; services.len()];
+    let mut created: BTreeMap<(String, String), CreatedModel> = BTreeMap::new();
+    for image_phase in [false, true] {
+        let custom: Vec<CreatedModel> = if image_phase {
+            created.values().filter(|c| c.custom).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        for (i, (obj, spec)) in services.iter().enumerate() {
+            if uses_image(spec) != image_phase {
+                continue;
             }
+            let ns = obj.key.namespace.as_deref().unwrap_or_default();
+            let m = model::resolve(index, ns, spec, &custom);
+            if let Ok(ModelRef::Created(c)) = &m {
+                created
+                    .entry((c.namespace.clone(), c.name.clone()))
+                    .or_insert_with(|| (**c).clone());
+            }
+            models[i] = Some(m);
         }
-        models.push(m);
     }
-    created.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let models: Vec<Result<ModelRef, model::ModelError>> = models.into_iter().flatten().collect();
+    let created: Vec<CreatedModel> = created.into_values().collect();
     let catalog = Catalog::build(index, &created);
     for (t, loc) in &catalog.shadowed {
         diags.push(
@@ -193,6 +211,20 @@ fn resolve_service<'a>(
         }
     };
 
+    if let ModelRef::Created(c) = &model {
+        let what = match c.spec.model_sources.first() {
+            Some(src) if c.custom => format!("Custom model will be created for {}", src.model_id),
+            _ => format!("Model will be created for image {}", c.spec.image),
+        };
+        diags.push(
+            Diagnostic::info(
+                "ModelCreated",
+                format!("{what}: AIMModel {}/{}", c.namespace, c.name),
+            )
+            .at(at(obj, &["spec", "model"]))
+            .help("aimc renders it with --emit all; the operator creates it in the cluster"),
+        );
+    }
     let explicit = spec
         .template
         .as_ref()
@@ -213,6 +245,18 @@ fn resolve_service<'a>(
         _ => "create the template, fix spec.template.name, or check the model's templates",
     }
     };
+    if let (Ok(t), Some(_), Some(_)) = (&chosen, explicit, &spec.overrides) {
+        if t.is_cluster() {
+            diags.push(
+                Diagnostic::warning(
+                    "OverridesIgnored",
+                    format!("spec.overrides are not applied to the cluster template {}: the operator uses it unchanged", t.name),
+                )
+                .at(at(obj, &["spec", "overrides"]))
+                .help("name a namespaced template, or a cluster template that already has the wanted settings"),
+            );
+        }
+    }
     match chosen {
         Err(e) => diags.push(Diagnostic::error(e.code, e.message).at(at(obj, e.path)).help(help(e.code))),
         Ok(t) => match template::status(t, inventory) {

@@ -68,10 +68,13 @@ pub fn model_spec(obj: &Object) -> Option<&ModelSpec> {
     }
 }
 
+/// `custom_models` are the models other services create from `model.custom`; an image service
+/// finds them like models written in the repository.
 pub fn resolve<'a>(
     index: &'a Index,
     namespace: &str,
     svc: &ServiceSpec,
+    custom_models: &[CreatedModel],
 ) -> Result<ModelRef<'a>, ModelError> {
     let m = &svc.model;
     if let Some(name) = m.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -91,7 +94,7 @@ pub fn resolve<'a>(
         });
     }
     if let Some(image) = m.image.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        return resolve_image(index, namespace, svc, image);
+        return resolve_image(index, namespace, svc, custom_models, image);
     }
     if let Some(custom) = &m.custom {
         return resolve_custom(index, namespace, svc, custom);
@@ -107,6 +110,7 @@ fn resolve_image<'a>(
     index: &'a Index,
     namespace: &str,
     svc: &ServiceSpec,
+    custom_models: &[CreatedModel],
     image: &str,
 ) -> Result<ModelRef<'a>, ModelError> {
     let mut matches = Vec::new();
@@ -122,6 +126,12 @@ fn resolve_image<'a>(
             }
         }
     }
+    for c in custom_models
+        .iter()
+        .filter(|c| c.namespace == namespace && c.spec.image == image)
+    {
+        matches.push(ModelRef::Created(Box::new(c.clone())));
+    }
     if matches.len() > 1 {
         let list: Vec<String> = matches
             .iter()
@@ -131,6 +141,7 @@ fn resolve_image<'a>(
                     obj,
                     ..
                 } => format!("{namespace}/{} (namespace)", obj.key.name),
+                ModelRef::Created(c) => format!("{namespace}/{} (namespace)", c.name),
                 other => format!("{} (cluster)", other.name()),
             })
             .collect();

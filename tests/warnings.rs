@@ -1,0 +1,202 @@
+//! Inputs that render but hit an operator defect or an offline unknown: each gets its
+//! diagnostic, and the output is what the operator would produce.
+
+use aimc::cli::render::{render_loaded, Outcome, RenderArgs};
+use aimc::emit::Format;
+use aimc::load::{load_sources, LoadOptions};
+use std::path::PathBuf;
+
+fn run(files: &[(&str, &str)]) -> Outcome {
+    let args = RenderArgs {
+        dir: PathBuf::from("."),
+        emit: None,
+        gitops: None,
+        namespace: None,
+        strict: None,
+        output: None,
+        format: Format::Yaml,
+    };
+    let sources = files
+        .iter()
+        .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
+        .collect();
+    render_loaded(load_sources(sources, &LoadOptions::default()), &args)
+}
+
+fn codes(o: &Outcome) -> Vec<(&'static str, String)> {
+    o.diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d.code,
+                d.location
+                    .as_ref()
+                    .map(|l| format!("{}:{}", l.file.display(), l.line))
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+const CLUSTER_TEMPLATE: &str = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModel
+metadata:
+  name: m
+spec:
+  image: ghcr.io/amd/m:1
+  discovery: {createServiceTemplates: false}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterServiceTemplate
+metadata:
+  name: ct
+spec:
+  modelName: m
+  type: optimized
+  metric: latency
+";
+
+#[test]
+fn overrides_on_an_explicit_cluster_template_are_ignored() {
+    let svc = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns}
+spec:
+  model: {name: m}
+  template: {name: ct}
+  overrides: {metric: throughput}
+";
+    let o = run(&[("m.yaml", CLUSTER_TEMPLATE), ("s.yaml", svc)]);
+    assert!(
+        codes(&o).contains(&("OverridesIgnored", "s.yaml:7".into())),
+        "{:?}",
+        codes(&o)
+    );
+    let objs = o.objects.expect("renders");
+    let isvc = objs
+        .iter()
+        .find(|v| v["kind"] == "InferenceService")
+        .expect("isvc");
+    assert_eq!(
+        isvc["metadata"]["labels"]["aim.eai.amd.com/metric"], "latency",
+        "the base template is used unchanged"
+    );
+}
+
+#[test]
+fn path_template_reading_cluster_only_fields_warns() {
+    let svc = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns}
+spec:
+  model: {name: m}
+  routing:
+    enabled: true
+    gatewayRef: {name: gw}
+    pathTemplate: /{.metadata.namespace}/{.metadata.uid}
+";
+    let o = run(&[("m.yaml", CLUSTER_TEMPLATE), ("s.yaml", svc)]);
+    assert!(
+        codes(&o).iter().any(|(c, _)| *c == "PathUsesUnknownField"),
+        "{:?}",
+        codes(&o)
+    );
+}
+
+#[test]
+fn a_custom_model_of_one_service_is_found_by_another_services_image() {
+    let custom = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: a, namespace: ns}
+spec:
+  model:
+    custom:
+      baseImage: ghcr.io/silogen/aim-base:0.7.0
+      modelSources: [{modelId: my-org/my-model, sourceUri: s3://bucket/model}]
+      hardware: {gpu: {requests: 1, model: MI300X}}
+  template: {allowUnoptimized: true}
+";
+    let image = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: b, namespace: ns}
+spec:
+  model: {image: ghcr.io/silogen/aim-base:0.7.0}
+  template: {allowUnoptimized: true}
+";
+    let o = run(&[("a.yaml", custom), ("b.yaml", image)]);
+    let errors: Vec<String> = o
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(codes(&o)
+        .iter()
+        .any(|(c, f)| *c == "ModelCreated" && f.starts_with("a.yaml")));
+    let objs = o.objects.expect("renders");
+    let models: Vec<&str> = objs
+        .iter()
+        .filter(|v| v["kind"] == "InferenceService")
+        .filter_map(|v| v["metadata"]["labels"]["aim.eai.amd.com/model"].as_str())
+        .collect();
+    assert_eq!(
+        models,
+        ["my-org-my-model-770ab756", "my-org-my-model-770ab756"]
+    );
+}
+
+#[test]
+fn namespace_false_cannot_disable_cluster_label_propagation_but_only_warns_when_written() {
+    let cluster = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterRuntimeConfig
+metadata: {name: default}
+spec:
+  labelPropagation: {enabled: true, match: [\"team\"]}
+";
+    let quiet = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMRuntimeConfig
+metadata: {name: default, namespace: ns}
+spec:
+  labelPropagation: {match: [\"org/*\"]}
+";
+    let svc = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns, labels: {org/x: v}}
+spec:
+  model: {name: m}
+";
+    let o = run(&[
+        ("c.yaml", cluster),
+        ("n.yaml", quiet),
+        ("m.yaml", CLUSTER_TEMPLATE),
+        ("s.yaml", svc),
+    ]);
+    assert!(
+        !codes(&o).iter().any(|(c, _)| *c == "MergeDefect"),
+        "{:?}",
+        codes(&o)
+    );
+    let objs = o.objects.expect("renders");
+    let isvc = objs
+        .iter()
+        .find(|v| v["kind"] == "InferenceService")
+        .expect("isvc");
+    assert_eq!(
+        isvc["metadata"]["labels"]["org/x"], "v",
+        "namespace match list with the cluster's enabled: true"
+    );
+
+    let loud = quiet.replace("{match:", "{enabled: false, match:");
+    let o = run(&[
+        ("c.yaml", cluster),
+        ("n.yaml", &loud),
+        ("m.yaml", CLUSTER_TEMPLATE),
+        ("s.yaml", svc),
+    ]);
+    assert!(
+        codes(&o).contains(&("MergeDefect", "n.yaml:5".into())),
+        "{:?}",
+        codes(&o)
+    );
+}
