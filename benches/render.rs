@@ -123,8 +123,9 @@ fn run_once(sources: &Sources) -> Run {
     );
     let render_t = t.elapsed();
 
+    drop(plan);
     let t = Instant::now();
-    let objects = emit::collect(&loaded.index, &rendered, EmitMode::default());
+    let objects = emit::collect(loaded.index, rendered, EmitMode::default());
     let text = emit::stream(&objects, Format::Yaml).expect("emit::stream");
     let emit_t = t.elapsed();
 

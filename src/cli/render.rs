@@ -94,8 +94,13 @@ pub fn render_loaded(loaded: load::Loaded, args: &RenderArgs) -> Outcome {
     let plan = resolve::resolve(&loaded.index, &config);
     let rendered = render::render(&plan, &Ctx { gitops });
     diags.extend(plan.diagnostics.iter().cloned());
-    diags.extend(rendered.diagnostics.iter().cloned());
-    let objects = emit::collect(&loaded.index, &rendered, mode);
+    drop(plan);
+    let mut rendered = rendered;
+    diags.extend(std::mem::take(&mut rendered.diagnostics));
+    if diags.has_errors() {
+        return finish(diags, None);
+    }
+    let objects = emit::collect(loaded.index, rendered, mode);
     finish(diags, Some(objects))
 }
 
@@ -114,10 +119,14 @@ pub fn run(args: &RenderArgs) -> u8 {
         eprintln!("aimc: {n} error(s); nothing rendered");
         return exit::INPUT_ERROR;
     };
-    match &args.output {
+    let code = match &args.output {
         Some(dir) => write_layout(dir, &objects, args.format),
         None => write_stdout(&objects, args.format),
-    }
+    };
+    // The process exits next: freeing tens of thousands of JSON trees one by one would cost
+    // more than rendering them.
+    std::mem::forget(objects);
+    code
 }
 
 fn write_stdout(objects: &[serde_json::Value], format: Format) -> u8 {

@@ -49,45 +49,54 @@ fn field<'a>(v: &'a Value, ptr: &str) -> &'a str {
 }
 
 /// The objects to emit for `mode`, in canonical order: kind order, then namespace, then name.
-pub fn collect(index: &Index, rendered: &Rendered, mode: EmitMode) -> Vec<Value> {
-    let mut out: Vec<(bool, &Value)> = Vec::new();
-    for o in index.objects() {
+/// Consumes the index and the rendered objects so nothing is copied.
+pub fn collect(index: Index, rendered: Rendered, mode: EmitMode) -> Vec<Value> {
+    let mut out: Vec<(bool, Value)> = Vec::new();
+    for o in index.into_objects() {
         if is_fact(&o.key.api_version, &o.key.kind) {
             continue;
         }
-        let is_aim = o.aim.is_some();
         let wanted = match mode {
-            EmitMode::Concrete | EmitMode::All => !is_aim,
+            EmitMode::Concrete | EmitMode::All => o.aim.is_none(),
             EmitMode::Aim => true,
         };
         if wanted {
-            out.push((false, &o.value));
+            out.push((false, o.value));
         }
     }
     if mode != EmitMode::Aim {
-        out.extend(rendered.concrete.iter().map(|v| (false, v)));
+        out.extend(rendered.concrete.into_iter().map(|v| (false, v)));
     }
     if mode == EmitMode::All {
-        out.extend(rendered.derived.iter().map(|v| (true, v)));
+        out.extend(rendered.derived.into_iter().map(|v| (true, v)));
     }
-    let mut keyed: Vec<_> = out
+    // Keys are computed once: JSON-pointer lookups in the comparator dominate otherwise.
+    let mut keyed: Vec<(SortKey, Value)> = out
         .into_iter()
-        .map(|(derived, v)| {
-            let (api, kind) = (field(v, "/apiVersion"), field(v, "/kind"));
-            (
-                (
-                    rank(api, kind, derived),
-                    kind,
-                    api,
-                    field(v, "/metadata/namespace"),
-                    field(v, "/metadata/name"),
-                ),
-                v,
-            )
-        })
+        .map(|(derived, v)| (sort_key(&v, derived), v))
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.into_iter().map(|(_, v)| v.clone()).collect()
+    keyed.into_iter().map(|(_, v)| v).collect()
+}
+
+type SortKey = (u8, String, String, String, String);
+
+fn sort_key(v: &Value, derived: bool) -> SortKey {
+    let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    let meta = |k: &str| {
+        v.get("metadata")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let (api, kind) = (get("apiVersion"), get("kind"));
+    (
+        rank(api, kind, derived),
+        kind.to_owned(),
+        api.to_owned(),
+        meta("namespace").to_owned(),
+        meta("name").to_owned(),
+    )
 }
 
 #[derive(Debug)]
@@ -115,13 +124,22 @@ pub fn document(v: &Value, format: Format) -> Result<String, EmitError> {
 }
 
 /// The whole stream, built in memory so that a failure never leaves a partial stream.
+/// Documents are serialised in parallel and joined in order.
 pub fn stream(objects: &[Value], format: Format) -> Result<String, EmitError> {
-    let mut out = String::new();
-    for v in objects {
-        if format == Format::Yaml {
-            out.push_str("---\n");
+    let chunks: Vec<&[Value]> = objects.chunks(256).collect();
+    let parts = crate::load::parallel_map(chunks, |chunk| {
+        let mut out = String::new();
+        for v in chunk {
+            if format == Format::Yaml {
+                out.push_str("---\n");
+            }
+            out.push_str(&document(v, format)?);
         }
-        out.push_str(&document(v, format)?);
+        Ok::<String, EmitError>(out)
+    });
+    let mut out = String::new();
+    for p in parts {
+        out.push_str(&p?);
     }
     Ok(out)
 }

@@ -433,6 +433,10 @@ pub(crate) fn path_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
 const AIM_TOP_LEVEL: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
 
 impl Index {
+    pub fn into_objects(self) -> Vec<Object> {
+        self.objects
+    }
+
     pub fn objects(&self) -> &[Object] {
         &self.objects
     }

@@ -148,7 +148,14 @@ pub fn render(
     if let Some(refs) = owner_refs(plan) {
         metadata.insert("ownerReferences".into(), refs);
     }
-    json!({"apiVersion": API_VERSION, "kind": "InferenceService", "metadata": metadata, "spec": {"predictor": predictor}})
+    let mut spec = Map::new();
+    spec.insert("predictor".into(), Value::Object(predictor));
+    super::object(
+        API_VERSION,
+        "InferenceService",
+        metadata,
+        Value::Object(spec),
+    )
 }
 
 /// §7.4: GPU-derived defaults, then template, then service resources (per key, last wins).

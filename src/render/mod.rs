@@ -50,6 +50,22 @@ pub struct Rendered {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A Kubernetes object from its parts, moved rather than copied (`json!` would serialise
+/// the maps again).
+pub(crate) fn object(
+    api_version: &str,
+    kind: &str,
+    metadata: Map<String, Value>,
+    spec: Value,
+) -> Value {
+    let mut root = Map::new();
+    root.insert("apiVersion".into(), api_version.into());
+    root.insert("kind".into(), kind.into());
+    root.insert("metadata".into(), Value::Object(metadata));
+    root.insert("spec".into(), spec);
+    Value::Object(root)
+}
+
 /// The owner reference, only when the service's real UID is known (offline.md).
 pub(crate) fn owner_refs(plan: &ServicePlan) -> Option<Value> {
     let uid = plan
@@ -81,14 +97,33 @@ pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &
 
 pub fn render(plan: &Plan, ctx: &Ctx) -> Rendered {
     let mut out = Rendered::default();
-    for sp in &plan.services {
-        render_service(sp, ctx, &mut out);
+    // Services render independently; pieces are joined in plan order, so the result does not
+    // depend on the thread count.
+    let pieces = crate::load::parallel_map(plan.services.iter().collect(), |sp| {
+        let mut piece = Rendered::default();
+        render_service(sp, ctx, &mut piece);
+        piece
+    });
+    for p in pieces {
+        out.concrete.extend(p.concrete);
+        out.diagnostics.extend(p.diagnostics);
     }
+    let mut created_labels: BTreeMap<(&str, &str), BTreeMap<String, String>> = BTreeMap::new();
     for m in &plan.created_models {
-        out.derived.push(created_model(m, plan));
+        let v = created_model(m, plan);
+        created_labels.insert(
+            (&m.namespace, &m.name),
+            string_map(v.pointer("/metadata/labels")),
+        );
+        out.derived.push(v);
     }
     for t in &plan.generated_templates {
-        out.derived.push(generated_template(t));
+        let created = match (&t.scope, &t.generated_by) {
+            (Scope::Namespace(ns), Some(m)) => created_labels.get(&(ns.as_str(), m.as_str())),
+            _ => None,
+        };
+        out.derived
+            .push(generated_template(t, created.unwrap_or(&t.parent_labels)));
     }
     for sp in &plan.services {
         if let Some(v) = derived_template(sp) {
@@ -114,11 +149,18 @@ fn template_object(
         "labels".into(),
         serde_json::to_value(labels).unwrap_or_default(),
     );
-    json!({"apiVersion": AIM_API_VERSION, "kind": kind, "metadata": metadata, "spec": serde_json::to_value(spec).unwrap_or_default()})
+    object(
+        AIM_API_VERSION,
+        kind,
+        metadata,
+        serde_json::to_value(spec).unwrap_or_default(),
+    )
 }
 
 /// A template a model generates, stamped by the model controller (cache-model.md §1.4).
-fn generated_template(t: &Template) -> Value {
+/// `parent_labels`: the generating model's labels (for models a service creates, the labels
+/// aimc stamps on them; the template's own record is empty then).
+fn generated_template(t: &Template, parent_labels: &BTreeMap<String, String>) -> Value {
     let model = t.generated_by.as_deref().unwrap_or_default();
     let mut labels = t.labels.clone();
     let (managed_by, owner_key) = if t.is_cluster() {
@@ -129,9 +171,11 @@ fn generated_template(t: &Template) -> Value {
     } else {
         ("aim-model-controller", "aim.eai.amd.com/model.name")
     };
+    // The model's runtime config could propagate more labels; aimc propagates the
+    // `aim.eai.amd.com/*` ones, which always propagate.
     labels::stamp(
         &mut labels,
-        &BTreeMap::new(),
+        parent_labels,
         None,
         managed_by,
         (owner_key, model),

@@ -100,14 +100,15 @@ pub fn render(
         json!([{"kind": "Service", "name": format!("{isvc_name}-predictor"), "namespace": plan.namespace, "port": 80}]),
     );
     if let Some(t) = r.timeout {
-        let loc = Some(plan.obj.loc_of(&["spec", "routing", "requestTimeout"]));
+        // Spans are built lazily: only ask for one when there is something to report.
+        let loc = || Some(plan.obj.loc_of(&["spec", "routing", "requestTimeout"]));
         match duration::parse(t) {
             Some(ns) => {
                 let s = duration::format(ns);
                 if s.contains('.') {
                     diags.push(
                         Diagnostic::warning("FractionalTimeout", format!("request timeout {t:?} renders as {s:?}, which the Gateway API rejects"))
-                            .at(loc)
+                            .at(loc())
                             .help("use whole seconds or milliseconds, e.g. 1500ms"),
                     );
                 }
@@ -119,17 +120,23 @@ pub fn render(
                         "InvalidDuration",
                         format!("requestTimeout {t:?} is not a duration"),
                     )
-                    .at(loc)
+                    .at(loc())
                     .help("write a Go duration such as 30s, 2m or 1h"),
                 );
                 return None;
             }
         }
     }
-    Some(json!({
-        "apiVersion": API_VERSION,
-        "kind": "HTTPRoute",
-        "metadata": metadata,
-        "spec": {"parentRefs": [serde_json::to_value(gw).unwrap_or_default()], "rules": [rule]},
-    }))
+    let mut spec = Map::new();
+    spec.insert(
+        "parentRefs".into(),
+        Value::Array(vec![serde_json::to_value(gw).unwrap_or_default()]),
+    );
+    spec.insert("rules".into(), Value::Array(vec![Value::Object(rule)]));
+    Some(super::object(
+        API_VERSION,
+        "HTTPRoute",
+        metadata,
+        Value::Object(spec),
+    ))
 }

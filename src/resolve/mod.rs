@@ -19,6 +19,7 @@ use gpu::Inventory;
 use model::{CreatedModel, ModelRef};
 use runtime_config::MergedConfig;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use template::{Catalog, Status, Template};
 
 /// Everything resolved for one AIMService.
@@ -28,7 +29,7 @@ pub struct ServicePlan<'a> {
     pub spec: &'a ServiceSpec,
     pub namespace: &'a str,
     pub name: &'a str,
-    pub config: Option<MergedConfig>,
+    pub config: Option<Arc<MergedConfig>>,
     pub model: Option<ModelRef<'a>>,
     /// The template and its offline status, when one resolved and is available.
     pub template: Option<(Template, Status)>,
@@ -129,17 +130,39 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
         );
     }
 
-    let mut plans = Vec::with_capacity(services.len());
-    for ((obj, spec), model) in services.into_iter().zip(models) {
-        plans.push(resolve_service(
-            index,
-            &catalog,
-            inventory.as_ref(),
-            obj,
-            spec,
-            model,
-            &mut diags,
-        ));
+    // Runtime configs are merged once per (namespace, name), not once per service.
+    let mut configs: BTreeMap<(&str, &str), RcResult> = BTreeMap::new();
+    for (obj, spec) in &services {
+        let ns = obj.key.namespace.as_deref().unwrap_or_default();
+        configs
+            .entry((ns, spec.runtime_config_name()))
+            .or_insert_with(|| {
+                let mut warnings = Vec::new();
+                let r = runtime_config::resolve(
+                    index,
+                    Some(ns),
+                    spec.runtime_config_name(),
+                    &mut warnings,
+                );
+                diags.extend(warnings);
+                r.map(|c| c.map(Arc::new))
+            });
+    }
+    let work: Vec<_> = services.into_iter().zip(models).collect();
+    let resolved = crate::load::parallel_map(work, |((obj, spec), model)| {
+        let ns = obj.key.namespace.as_deref().unwrap_or_default();
+        let rc = configs
+            .get(&(ns, spec.runtime_config_name()))
+            .cloned()
+            .unwrap_or(Ok(None));
+        let mut d = Vec::new();
+        let plan = resolve_service(&catalog, inventory.as_ref(), obj, spec, rc, model, &mut d);
+        (plan, d)
+    });
+    let mut plans = Vec::with_capacity(resolved.len());
+    for (plan, d) in resolved {
+        plans.push(plan);
+        diags.extend(d);
     }
     secrets::check(index, config, &plans, &mut diags);
     let generated_templates = catalog.generated().cloned().collect();
@@ -152,12 +175,14 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
     }
 }
 
+type RcResult = Result<Option<Arc<MergedConfig>>, String>;
+
 fn resolve_service<'a>(
-    index: &'a Index,
     catalog: &Catalog,
     inventory: Option<&Inventory>,
     obj: &'a Object,
     spec: &'a ServiceSpec,
+    rc: RcResult,
     model: Result<ModelRef<'a>, model::ModelError>,
     diags: &mut Vec<Diagnostic>,
 ) -> ServicePlan<'a> {
@@ -175,7 +200,7 @@ fn resolve_service<'a>(
     };
 
     let rc_name = spec.runtime_config_name();
-    match runtime_config::resolve(index, Some(ns), rc_name, diags) {
+    match rc {
         Ok(c) => plan.config = c,
         Err(msg) => {
             let code = if msg.starts_with("RuntimeConfig ") {
@@ -288,7 +313,8 @@ fn resolve_service<'a>(
                                 "ProfileTypeAssumed",
                                 format!("template {} has no spec.type and no spec.modelSources: its profile type comes from discovery in the cluster; aimc takes it as optimized", t.name),
                             )
-                            .at(t.location.as_ref().map(SrcRef::location).or_else(|| at(obj, &["spec", "model"])))
+                            // Said once per template, not once per service that selects it.
+                            .at(t.location.as_ref().map(SrcRef::location))
                             .help("set spec.type on the template to make selection exact"),
                         );
                     }
@@ -299,7 +325,7 @@ fn resolve_service<'a>(
     }
     if let Some((t, _)) = &plan.template {
         let mut errors = Vec::new();
-        plan.env = inference_env(obj, spec, plan.config.as_ref(), t, &mut errors);
+        plan.env = inference_env(obj, spec, plan.config.as_deref(), t, &mut errors);
         for e in errors {
             diags.push(
                 Diagnostic::error(

@@ -27,6 +27,8 @@ pub struct Template {
     pub location: Option<SrcRef>,
     /// The generating model, for generated templates.
     pub generated_by: Option<String>,
+    /// The generating model's labels (its `aim.eai.amd.com/*` ones propagate to the template).
+    pub parent_labels: BTreeMap<String, String>,
 }
 
 impl Template {
@@ -239,6 +241,7 @@ fn from_object(obj: &Object, kind: AimKind) -> Option<Template> {
         labels: obj.labels(),
         location: Some(obj.src(&[])),
         generated_by: None,
+        parent_labels: BTreeMap::new(),
     })
 }
 
@@ -301,13 +304,16 @@ pub fn generated(
                 labels: generated_labels(model_name, None),
                 location: None,
                 generated_by: Some(model_name.to_owned()),
+                parent_labels: BTreeMap::new(),
             });
         }
         if !spec.custom_templates.is_empty() {
             out.extend(custom_templates(model_name, &scope, spec));
         }
     }
-    let _ = model_labels;
+    for t in &mut out {
+        t.parent_labels = model_labels.clone();
+    }
     out
 }
 
@@ -458,6 +464,7 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
             labels: generated_labels(model_name, ct.and_then(|c| c.name.as_deref())),
             location: None,
             generated_by: Some(model_name.to_owned()),
+            parent_labels: BTreeMap::new(),
         });
     }
     out
