@@ -526,3 +526,38 @@ fn renders_to_an_output_directory() {
         "untouched"
     );
 }
+
+#[test]
+fn output_is_byte_identical_at_any_thread_count() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for ex in [
+        "private-registries",
+        "multi-tenant",
+        "routing",
+        "auto-selection",
+    ] {
+        let run = |threads: &str| {
+            Command::cargo_bin("aimc")
+                .expect("bin")
+                .arg("render")
+                .arg(examples.join(ex))
+                .env("AIMC_THREADS", threads)
+                .env_remove("ARGOCD_APP_NAMESPACE")
+                .output()
+                .expect("runs")
+        };
+        let one = run("1");
+        assert_eq!(one.status.code(), Some(0), "{ex}");
+        for threads in ["2", "7"] {
+            let other = run(threads);
+            assert_eq!(
+                one.stdout, other.stdout,
+                "{ex}: stdout differs with {threads} threads"
+            );
+            assert_eq!(
+                one.stderr, other.stderr,
+                "{ex}: diagnostics differ with {threads} threads"
+            );
+        }
+    }
+}

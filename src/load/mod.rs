@@ -181,11 +181,19 @@ fn load_file(rel: PathBuf, bytes: Vec<u8>, opts: &LoadOptions) -> FileResult {
     out
 }
 
+/// Worker threads: `AIMC_THREADS` when set (tests use it to prove the output does not
+/// depend on it), else the available cores.
+pub fn thread_count() -> usize {
+    std::env::var("AIMC_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Maps `f` over `items` on all available cores, keeping the input order.
 pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
+    let threads = thread_count().min(items.len().max(1));
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }
