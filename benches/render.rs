@@ -111,14 +111,16 @@ fn run_once(sources: &Sources) -> Run {
     let load_t = t.elapsed();
 
     let t = Instant::now();
-    let plan = resolve::resolve(&loaded.index, &loaded.config);
+    let plan = resolve::resolve(&loaded.index, &loaded.config, &loaded.lock);
     let resolve_t = t.elapsed();
 
     let t = Instant::now();
     let rendered = render::render(
         &plan,
+        &loaded.lock,
         &Ctx {
             gitops: Gitops::Argocd,
+            concrete: true,
         },
     );
     let render_t = t.elapsed();

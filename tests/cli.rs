@@ -23,6 +23,7 @@ spec:
   type: optimized
   hardware:
     gpu: {requests: 1, model: MI300X}
+  modelSources: [{modelId: org/m, sourceUri: hf://org/m, size: 1Gi}]
 ";
 
 fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
@@ -336,7 +337,7 @@ fn overrides_with_namespaced_template_is_template_not_found() {
 
 #[test]
 fn ambiguous_selection() {
-    let twin = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMClusterServiceTemplate\nmetadata:\n  name: t-twin\nspec:\n  modelName: m\n  type: optimized\n  hardware:\n    gpu: {requests: 2, model: MI300X}\n";
+    let twin = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMClusterServiceTemplate\nmetadata:\n  name: t-twin\nspec:\n  modelName: m\n  type: optimized\n  hardware:\n    gpu: {requests: 2, model: MI300X}\n  modelSources: [{modelId: org/m, sourceUri: hf://org/m, size: 1Gi}]\n";
     let svc = service("  model:\n    name: m\n");
     let e = assert_error(
         &[
@@ -507,16 +508,25 @@ fn renders_to_an_output_directory() {
     let out = render(dir.path(), &["-o", out_dir.path().to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    assert!(
-        out_dir
-            .path()
-            .join("team/inferenceservice-s-0d5e3a7e.yaml")
-            .is_file()
-            || std::fs::read_dir(out_dir.path().join("team"))
-                .expect("team dir")
-                .count()
-                == 1
-    );
+    let mut kinds: Vec<String> = std::fs::read_dir(out_dir.path().join("team"))
+        .expect("team dir")
+        .map(|e| {
+            e.expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["inferenceservice", "job", "persistentvolumeclaim"]);
+    let isvc = aimc::naming::isvc_name("s", "team").expect("name");
+    assert!(out_dir
+        .path()
+        .join(format!("team/inferenceservice-{isvc}.yaml"))
+        .is_file());
     assert!(out_dir
         .path()
         .join("_cluster/namespace-team.yaml")

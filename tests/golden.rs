@@ -99,8 +99,9 @@ fn output_does_not_depend_on_file_order_or_location() {
         for (i, f) in files.iter().enumerate() {
             let text = std::fs::read(f).expect("read");
             let rel = f.strip_prefix(&ex).expect("under example");
-            let target = if rel == Path::new("aimc.yaml") {
-                tmp.path().join("aimc.yaml")
+            // Project files keep their names at the root; everything else is renamed.
+            let target = if rel == Path::new("aimc.yaml") || rel == Path::new("aim.lock.yaml") {
+                tmp.path().join(rel)
             } else {
                 tmp.path().join(format!(
                     "z{:03}-{}",

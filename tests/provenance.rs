@@ -47,6 +47,7 @@ metadata:
 spec:
   modelName: m
   type: optimized
+  modelSources: [{modelId: a/b, sourceUri: hf://a/b, size: 1Gi}]
 ---
 apiVersion: aim.eai.amd.com/v1alpha1
 kind: AIMService
@@ -71,7 +72,7 @@ fn winning_layer_and_shadowed_layers() {
     ];
     let loaded = load_sources(sources, &LoadOptions::default());
     assert!(!loaded.diagnostics.has_errors());
-    let plan = aimc::resolve::resolve(&loaded.index, &ProjectConfig::default());
+    let plan = aimc::resolve::resolve(&loaded.index, &ProjectConfig::default(), &loaded.lock);
     let env = &plan.services[0].env;
     let get = |n: &str| {
         env.iter()
@@ -88,7 +89,7 @@ fn winning_layer_and_shadowed_layers() {
         .as_ref()
         .expect("written in the service")
         .location();
-    assert_eq!((loc.file.to_str(), loc.line), (Some("rest.yaml"), 27));
+    assert_eq!((loc.file.to_str(), loc.line), (Some("rest.yaml"), 28));
     let shadowed: Vec<(&str, &Layer, u32)> = log
         .shadowed
         .iter()

@@ -81,7 +81,16 @@ metadata:
 spec:
   modelName: m
   type: optimized
-{template_extra}"
+{template_extra}{sources}",
+        sources = if template_extra.contains("modelSources") {
+            {
+                ""
+            }
+        } else {
+            {
+                "  modelSources: [{modelId: org/m, sourceUri: hf://org/m, size: 1Gi}]\n"
+            }
+        }
     )
 }
 
@@ -107,7 +116,7 @@ spec:
     - {name: AIM_ENGINE_ARGS, value: '{\"tensor-parallel-size\":1}'}
     - {name: EXTRA, value: '1'}
   modelSources:
-    - {modelId: Qwen/Qwen3-32B, sourceUri: hf://Qwen/Qwen3-32B}
+    - {modelId: Qwen/Qwen3-32B, sourceUri: hf://Qwen/Qwen3-32B, size: 60Gi}
 ",
     );
     let svc = "apiVersion: aim.eai.amd.com/v1alpha1
@@ -158,7 +167,7 @@ spec:
   env:
     - {name: AIM_MODEL_ID, value: tmpl/x}
   modelSources:
-    - {modelId: org/m, sourceUri: hf://org/m}
+    - {modelId: org/m, sourceUri: hf://org/m, size: 1Gi}
 ",
     );
     let svc = "apiVersion: aim.eai.amd.com/v1alpha1
@@ -210,6 +219,7 @@ fn env_defaults_and_sorting() {
         env_pairs(find(&objs, "InferenceService")),
         [
             "AIM_CACHE_PATH=/workspace/cache",
+            "AIM_MODEL_ID=org/m",
             "APPLE=a",
             "MANGO=m",
             "VLLM_ENABLE_METRICS=true",
@@ -249,6 +259,18 @@ spec:
     gpu: {requests: 1, model: MI300X}
 ";
 
+/// The facts of §10.1 a cluster knows: the template's discovery result and the artifact UID
+/// of cache-model.md §8.
+const E2E_LOCK: &str = "discovery:
+  - template: amdenterpriseai-aim-qwen-qwen3-32b-0-8-5-1x-mi300x-lat-fp8-fb4d
+    namespace: ml-team
+    modelSources: [{modelId: Qwen/Qwen3-32B, sourceUri: hf://Qwen/Qwen3-32B, size: 61Gi}]
+    profile:
+      metadata: {engine: vllm, gpu: MI300X, gpuCount: 1, metric: latency, precision: fp8, type: optimized}
+uids:
+  AIMArtifact/ml-team/hf---qwen-qwen3-32b-c00b812b59: 3c7f4a52-9d2e-4a51-8b57-0f6c2d8e9a10
+";
+
 const E2E_SERVICE: &str = "apiVersion: aim.eai.amd.com/v1alpha1
 kind: AIMService
 metadata:
@@ -264,7 +286,8 @@ spec:
     name: amdenterpriseai-aim-qwen-qwen3-32b-0-8-5-1x-mi300x-lat-fp8-fb4d
 ";
 
-/// §10.1 end to end. The template the image labels would create is written out
+/// §10.1 end to end, cache volume included. The template the image labels would create is
+/// written out
 /// (its name is the template controller's, checked here too); the cache volume arrives with
 /// model caching, and owner references need the real UID (offline.md).
 #[test]
@@ -286,6 +309,7 @@ fn end_to_end_worked_example() {
         ("rc.yaml", E2E_RC),
         ("t.yaml", E2E_TEMPLATE),
         ("s.yaml", E2E_SERVICE),
+        ("aim.lock.yaml", E2E_LOCK),
     ];
     let objs = render(&files, EmitMode::All);
     let isvc = find(&objs, "InferenceService");
@@ -333,8 +357,11 @@ spec:
         limits: {amd.com/gpu: "1", memory: 48Gi}
       volumeMounts:
       - {name: dshm, mountPath: /dev/shm}
+      - {name: hf---qwen-qwen3-32b-c00b812b59, mountPath: /workspace/cache/Qwen/Qwen3-32B}
     volumes:
     - {name: dshm, emptyDir: {medium: Memory, sizeLimit: 8Gi}}
+    - name: hf---qwen-qwen3-32b-c00b812b59
+      persistentVolumeClaim: {claimName: hf---qwen-qwen3-32b-c00b812b59-cache-8d051949}
 "#,
     );
     assert_eq!(isvc, &expected_isvc);
@@ -367,6 +394,32 @@ spec:
     );
     assert_eq!(find(&objs, "HTTPRoute"), &expected_route);
 
+    assert_eq!(
+        find(&objs, "AIMTemplateCache")["metadata"]["name"],
+        "amdenterpriseai-aim-qwen-qwen3-32b-0-8-5-1x-mi300x-lat-a04542d9"
+    );
+    assert_eq!(
+        find(&objs, "AIMArtifact")["metadata"]["name"],
+        "hf---qwen-qwen3-32b-c00b812b59"
+    );
+    let pvc = find(&objs, "PersistentVolumeClaim");
+    assert_eq!(
+        pvc["metadata"]["name"],
+        "hf---qwen-qwen3-32b-c00b812b59-cache-8d051949"
+    );
+    assert_eq!(
+        pvc["spec"]["resources"]["requests"]["storage"], "68Gi",
+        "61Gi + 10 % headroom, rounded up"
+    );
+    let job = find(&objs, "Job");
+    assert_eq!(
+        job["metadata"]["name"],
+        "hf---qwen-qwen3-32b-c00b812b59-download-8d051949"
+    );
+    assert_eq!(
+        job["metadata"]["ownerReferences"][0]["uid"], "3c7f4a52-9d2e-4a51-8b57-0f6c2d8e9a10",
+        "the real artifact UID from the lock file makes the owner reference safe"
+    );
     let model = find(&objs, "AIMModel");
     let expected_model = yaml(
         r#"
@@ -395,6 +448,7 @@ fn end_to_end_autoscaling_variant() {
         ("rc.yaml", E2E_RC),
         ("t.yaml", E2E_TEMPLATE),
         ("s.yaml", svc.as_str()),
+        ("aim.lock.yaml", E2E_LOCK),
     ];
     let objs = render(&files, EmitMode::Concrete);
     let isvc = find(&objs, "InferenceService");

@@ -54,6 +54,7 @@ spec:
   modelName: m
   type: optimized
   metric: latency
+  modelSources: [{modelId: org/m, sourceUri: hf://org/m, size: 1Gi}]
 ";
 
 #[test]
@@ -112,7 +113,7 @@ spec:
   model:
     custom:
       baseImage: ghcr.io/silogen/aim-base:0.7.0
-      modelSources: [{modelId: my-org/my-model, sourceUri: s3://bucket/model}]
+      modelSources: [{modelId: my-org/my-model, sourceUri: s3://bucket/model, size: 2Gi}]
       hardware: {gpu: {requests: 1, model: MI300X}}
   template: {allowUnoptimized: true}
 ";

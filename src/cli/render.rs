@@ -91,8 +91,15 @@ pub fn render_loaded(loaded: load::Loaded, args: &RenderArgs) -> Outcome {
         Some(GitopsArg::None) => Gitops::None,
         _ => Gitops::Argocd,
     };
-    let plan = resolve::resolve(&loaded.index, &config);
-    let rendered = render::render(&plan, &Ctx { gitops });
+    let plan = resolve::resolve(&loaded.index, &config, &loaded.lock);
+    let rendered = render::render(
+        &plan,
+        &loaded.lock,
+        &Ctx {
+            gitops,
+            concrete: mode != EmitMode::Aim,
+        },
+    );
     diags.extend(plan.diagnostics.iter().cloned());
     drop(plan);
     let mut rendered = rendered;

@@ -2,10 +2,12 @@
 
 mod config;
 mod index;
+pub mod lock;
 pub mod yaml;
 
 pub use config::ProjectConfig;
 pub use index::{AimObject, DocRef, Index, ObjKey, Object, SourceFile, SrcRef};
+pub use lock::Lock;
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use std::path::{Path, PathBuf};
@@ -36,6 +38,7 @@ impl std::fmt::Display for IoError {
 pub struct Loaded {
     pub index: Index,
     pub config: ProjectConfig,
+    pub lock: Lock,
     pub diagnostics: Diagnostics,
 }
 
@@ -91,11 +94,15 @@ pub fn load_sources(mut sources: Vec<(PathBuf, Vec<u8>)>, opts: &LoadOptions) ->
     let results = parallel_map(sources, |(rel, bytes)| load_file(rel, bytes, opts));
     let mut diags = Diagnostics::default();
     let mut config = ProjectConfig::default();
+    let mut lock = Lock::default();
     let mut index = Index::default();
     for r in results {
         diags.extend(r.diagnostics);
         if let Some(c) = r.config {
             config = c;
+        }
+        if let Some(l) = r.lock {
+            lock = l;
         }
         for o in r.objects {
             index.push(o);
@@ -105,6 +112,7 @@ pub fn load_sources(mut sources: Vec<(PathBuf, Vec<u8>)>, opts: &LoadOptions) ->
     Loaded {
         index,
         config,
+        lock,
         diagnostics: diags,
     }
 }
@@ -114,6 +122,7 @@ struct FileResult {
     objects: Vec<Object>,
     diagnostics: Vec<Diagnostic>,
     config: Option<ProjectConfig>,
+    lock: Option<Lock>,
 }
 
 fn load_file(rel: PathBuf, bytes: Vec<u8>, opts: &LoadOptions) -> FileResult {
@@ -141,14 +150,9 @@ fn load_file(rel: PathBuf, bytes: Vec<u8>, opts: &LoadOptions) -> FileResult {
         return out;
     }
     if rel == Path::new(LOCK_FILE) {
-        out.diagnostics.push(
-            Diagnostic::warning(
-                "LockFileUnsupported",
-                "aim.lock.yaml is not read by this version of aimc",
-            )
-            .at(Some(Location::new(&rel, 1, 1)))
-            .help("lock-file facts (discovery, sizes, UIDs) arrive with model caching support"),
-        );
+        let mut diags = Diagnostics::default();
+        out.lock = Some(Lock::parse(&rel, &text, &mut diags));
+        out.diagnostics.extend(diags);
         return out;
     }
     let docs = match yaml::parse_values(&text) {

@@ -11,12 +11,22 @@ use std::collections::BTreeMap;
 
 pub const API_VERSION: &str = "serving.kserve.io/v1beta1";
 
+/// A mounted artifact PVC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheVolume {
+    pub name: String,
+    pub claim: String,
+    pub mount_path: String,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     plan: &ServicePlan,
     t: &Template,
     st: &Status,
     image: &str,
     isvc_name: &str,
+    volumes: &[CacheVolume],
     ctx: &Ctx,
 ) -> Value {
     let spec = plan.spec;
@@ -43,16 +53,16 @@ pub fn render(
             naming::sanitize_label_value(&t.spec.model_name),
         );
     }
-    if !st.metric.is_empty() {
+    if !st.profile_metric.is_empty() {
         labels.insert(
             "aim.eai.amd.com/metric".to_owned(),
-            naming::sanitize_label_value(&st.metric),
+            naming::sanitize_label_value(&st.profile_metric),
         );
     }
-    if !st.precision.is_empty() {
+    if !st.profile_precision.is_empty() {
         labels.insert(
             "aim.eai.amd.com/precision".to_owned(),
-            naming::sanitize_label_value(&st.precision),
+            naming::sanitize_label_value(&st.profile_precision),
         );
     }
     super::stamp_service_child(&mut labels, plan);
@@ -121,18 +131,22 @@ pub fn render(
         "ports".into(),
         json!([{"containerPort": 8000, "name": "http", "protocol": "TCP"}]),
     );
-    container.insert(
-        "volumeMounts".into(),
-        json!([{"name": "dshm", "mountPath": "/dev/shm"}]),
-    );
+    // Cache volumes (§7.7) after dshm, sorted by volume name (the operator iterates a map).
+    let mut cache_volumes: Vec<&CacheVolume> = volumes.iter().collect();
+    cache_volumes.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut mounts = vec![json!({"name": "dshm", "mountPath": "/dev/shm"})];
+    let mut vols =
+        vec![json!({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}})];
+    for v in cache_volumes {
+        mounts.push(json!({"name": v.name, "mountPath": v.mount_path}));
+        vols.push(json!({"name": v.name, "persistentVolumeClaim": {"claimName": v.claim}}));
+    }
+    container.insert("volumeMounts".into(), Value::Array(mounts));
     predictor.insert(
         "containers".into(),
         Value::Array(vec![Value::Object(container)]),
     );
-    predictor.insert(
-        "volumes".into(),
-        json!([{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}]),
-    );
+    predictor.insert("volumes".into(), Value::Array(vols));
 
     let mut metadata = Map::new();
     metadata.insert("name".into(), isvc_name.into());

@@ -1,13 +1,17 @@
 //! Plan → Kubernetes objects: InferenceServices, HTTPRoutes and the derived AIM objects.
 
 pub mod isvc;
-pub mod labels;
+
 pub mod path;
 pub mod route;
+pub mod storage;
 
 use crate::api::AIM_API_VERSION;
 use crate::diag::Diagnostic;
+use crate::load::Lock;
 use crate::naming;
+use crate::resolve::cache::Artifact;
+use crate::resolve::labels;
 use crate::resolve::model::ModelRef;
 use crate::resolve::template::{Scope, Template};
 use crate::resolve::{Plan, ServicePlan};
@@ -25,6 +29,8 @@ pub enum Gitops {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ctx {
     pub gitops: Gitops,
+    /// Concrete objects are wanted (not `--emit aim`): PVCs need sizes then.
+    pub concrete: bool,
 }
 
 impl Ctx {
@@ -95,19 +101,56 @@ pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &
     );
 }
 
-pub fn render(plan: &Plan, ctx: &Ctx) -> Rendered {
+pub fn render(plan: &Plan, lock: &Lock, ctx: &Ctx) -> Rendered {
     let mut out = Rendered::default();
     // Services render independently; pieces are joined in plan order, so the result does not
     // depend on the thread count.
-    let pieces = crate::load::parallel_map(plan.services.iter().collect(), |sp| {
+    let artifacts: BTreeMap<(&str, &str), &Artifact> = plan
+        .caching
+        .artifacts
+        .iter()
+        .map(|a| ((a.namespace.as_str(), a.name.as_str()), a))
+        .collect();
+    let work: Vec<_> = plan
+        .services
+        .iter()
+        .zip(&plan.caching.service_mounts)
+        .collect();
+    let pieces = crate::load::parallel_map(work, |(sp, mounts)| {
+        let volumes: Vec<isvc::CacheVolume> = mounts
+            .iter()
+            .flat_map(|(_, m)| m)
+            .filter_map(|m| {
+                let a = artifacts.get(&(sp.namespace, m.artifact.as_str()))?;
+                Some(isvc::CacheVolume {
+                    name: naming::rfc1123(&a.name),
+                    claim: storage::pvc_name(a),
+                    mount_path: m.mount_path.clone(),
+                })
+            })
+            .collect();
         let mut piece = Rendered::default();
-        render_service(sp, ctx, &mut piece);
+        render_service(sp, &volumes, ctx, &mut piece);
         piece
     });
     for p in pieces {
         out.concrete.extend(p.concrete);
         out.diagnostics.extend(p.diagnostics);
     }
+    if ctx.concrete {
+        for a in &plan.caching.artifacts {
+            out.concrete
+                .extend(storage::render_artifact(a, lock, ctx, &mut out.diagnostics));
+        }
+    }
+    out.derived
+        .extend(plan.caching.caches.iter().filter_map(storage::cache_object));
+    out.derived.extend(
+        plan.caching
+            .artifacts
+            .iter()
+            .filter_map(storage::artifact_object),
+    );
     let mut created_labels: BTreeMap<(&str, &str), BTreeMap<String, String>> = BTreeMap::new();
     for m in &plan.created_models {
         let v = created_model(m, plan);
@@ -264,7 +307,7 @@ fn derived_template(sp: &ServicePlan) -> Option<Value> {
     ))
 }
 
-fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
+fn render_service(sp: &ServicePlan, volumes: &[isvc::CacheVolume], ctx: &Ctx, out: &mut Rendered) {
     let diags = &mut out.diagnostics;
     // The operator fails the whole service (nothing applied) when the ISVC name cannot be made.
     let isvc_name = match naming::isvc_name(sp.name, sp.namespace) {
@@ -320,6 +363,7 @@ fn render_service(sp: &ServicePlan, ctx: &Ctx, out: &mut Rendered) {
         st,
         &model.spec().image,
         &isvc_name,
+        volumes,
         ctx,
     ));
     warn_pitfalls(sp, diags);

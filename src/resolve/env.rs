@@ -70,6 +70,25 @@ pub fn merge_env(
     overrides: &[EnvEntry],
     errors: &mut Vec<String>,
 ) -> Vec<EnvEntry> {
+    merge_env_with(defaults, overrides, true, errors)
+}
+
+/// `MergeEnvVars` without JSON keys, as the cache and download paths call it.
+pub fn merge_env_plain(defaults: &[EnvVar], overrides: &[EnvVar]) -> Vec<EnvVar> {
+    let wrap = |v: &[EnvVar]| layer_entries(v, &Layer::SystemDefault, |_| None);
+    let mut errors = Vec::new();
+    merge_env_with(wrap(defaults), &wrap(overrides), false, &mut errors)
+        .into_iter()
+        .map(|e| e.var)
+        .collect()
+}
+
+fn merge_env_with(
+    defaults: Vec<EnvEntry>,
+    overrides: &[EnvEntry],
+    json_engine_args: bool,
+    errors: &mut Vec<String>,
+) -> Vec<EnvEntry> {
     use std::collections::HashMap;
     // Later duplicates in `overrides` win, like the Go map built from the list.
     let mut pending: HashMap<&str, &EnvEntry> = HashMap::new();
@@ -83,7 +102,7 @@ pub fn merge_env(
                 let mut shadowed = d.shadowed.clone();
                 shadowed.push((d.var.clone(), d.origin.clone()));
                 shadowed.extend(o.shadowed.iter().cloned());
-                let var = if d.var.name == ENGINE_ARGS {
+                let var = if json_engine_args && d.var.name == ENGINE_ARGS {
                     let value = match merge_json(d.var.value_str(), o.var.value_str()) {
                         Ok(v) => v,
                         Err(e) => {
@@ -184,6 +203,27 @@ mod tests {
         assert_eq!(m[1].origin.layer, Layer::Template("t".into()));
         assert_eq!(m[1].shadowed[0].0.value_str(), "old");
         assert!(errs.is_empty());
+    }
+
+    #[test]
+    fn plain_merge_replaces_engine_args_whole() {
+        let d = [
+            EnvVar::plain(ENGINE_ARGS, r#"{"a":1}"#),
+            EnvVar::plain("K", "1"),
+        ];
+        let o = [
+            EnvVar::plain(ENGINE_ARGS, r#"{"b":2}"#),
+            EnvVar::plain("N", "2"),
+        ];
+        let m = merge_env_plain(&d, &o);
+        assert_eq!(
+            m,
+            vec![
+                EnvVar::plain(ENGINE_ARGS, r#"{"b":2}"#),
+                EnvVar::plain("K", "1"),
+                EnvVar::plain("N", "2")
+            ]
+        );
     }
 
     #[test]

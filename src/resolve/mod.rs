@@ -1,19 +1,22 @@
 //! Scope resolution: pure functions from the index to a plan of what each service renders.
 
+pub mod cache;
 pub mod duration;
 pub mod env;
 pub mod gpu;
+pub mod labels;
 pub mod model;
 pub mod runtime_config;
 pub mod secrets;
 pub mod template;
+pub mod uid;
 
 use crate::api::aim::ServiceSpec;
 use crate::api::core::EnvVar;
 use crate::api::{AimKind, AimSpec};
 use crate::diag::{Diagnostic, Location};
 use crate::load::yaml::Seg;
-use crate::load::{Index, Object, ProjectConfig, SrcRef};
+use crate::load::{Index, Lock, Object, ProjectConfig};
 use env::{layer_entries, merge_env, EnvEntry, Layer, Origin};
 use gpu::Inventory;
 use model::{CreatedModel, ModelRef};
@@ -44,6 +47,8 @@ pub struct Plan<'a> {
     pub created_models: Vec<CreatedModel>,
     /// Templates that models generate (cache-model.md §2.4), by scope and name.
     pub generated_templates: Vec<Template>,
+    /// Template caches, artifacts, and what each service mounts.
+    pub caching: cache::CachingPlan,
     pub inventory: Option<Inventory>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -67,7 +72,7 @@ pub fn inventory(index: &Index) -> Option<Inventory> {
     (!inv.models.is_empty()).then_some(inv)
 }
 
-pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
+pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Plan<'a> {
     let mut diags = Vec::new();
     let inventory = inventory(index);
     if inventory.is_none() {
@@ -115,7 +120,7 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
     }
     let models: Vec<Result<ModelRef, model::ModelError>> = models.into_iter().flatten().collect();
     let created: Vec<CreatedModel> = created.into_values().collect();
-    let catalog = Catalog::build(index, &created);
+    let catalog = Catalog::build(index, &created, lock);
     for (t, loc) in &catalog.shadowed {
         diags.push(
             Diagnostic::warning(
@@ -156,7 +161,16 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
             .cloned()
             .unwrap_or(Ok(None));
         let mut d = Vec::new();
-        let plan = resolve_service(&catalog, inventory.as_ref(), obj, spec, rc, model, &mut d);
+        let plan = resolve_service(
+            &catalog,
+            lock,
+            inventory.as_ref(),
+            obj,
+            spec,
+            rc,
+            model,
+            &mut d,
+        );
         (plan, d)
     });
     let mut plans = Vec::with_capacity(resolved.len());
@@ -164,21 +178,47 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig) -> Plan<'a> {
         plans.push(plan);
         diags.extend(d);
     }
-    secrets::check(index, config, &plans, &mut diags);
+    let memo: ConfigMemo = Default::default();
+    let config_of = |ns: &str, name: &str| -> Option<Arc<MergedConfig>> {
+        let key = (ns.to_owned(), name.to_owned());
+        if let Some(c) = memo.borrow().get(&key) {
+            return c.clone();
+        }
+        let mut ignored = Vec::new();
+        let c = runtime_config::resolve(index, Some(ns), name, &mut ignored)
+            .ok()
+            .flatten()
+            .map(Arc::new);
+        memo.borrow_mut().insert(key, c.clone());
+        c
+    };
+    let inputs = cache::Inputs {
+        index,
+        lock,
+        catalog: &catalog,
+        inventory: inventory.as_ref(),
+        config: &config_of,
+    };
+    let caching = cache::plan(&inputs, &plans, &mut diags);
+    secrets::check(index, config, &plans, &caching, &mut diags);
     let generated_templates = catalog.generated().cloned().collect();
     Plan {
         services: plans,
         created_models: created,
         generated_templates,
+        caching,
         inventory,
         diagnostics: diags,
     }
 }
 
 type RcResult = Result<Option<Arc<MergedConfig>>, String>;
+type ConfigMemo = std::cell::RefCell<BTreeMap<(String, String), Option<Arc<MergedConfig>>>>;
 
+#[allow(clippy::too_many_arguments)]
 fn resolve_service<'a>(
     catalog: &Catalog,
+    lock: &Lock,
     inventory: Option<&Inventory>,
     obj: &'a Object,
     spec: &'a ServiceSpec,
@@ -258,7 +298,7 @@ fn resolve_service<'a>(
         .filter(|n| !n.is_empty());
     let chosen = match explicit {
         Some(t) => template::explicit(catalog, ns, spec, t),
-        None => template::select(catalog, ns, &model, spec, inventory),
+        None => template::select(catalog, ns, &model, spec, inventory, lock),
     };
     let help = |code: &str| {
         match code {
@@ -282,45 +322,20 @@ fn resolve_service<'a>(
             );
         }
     }
+    let chosen = chosen.and_then(|t| {
+        template::status(t, inventory, lock)
+            .map(|st| (t, st))
+            .map_err(|e| template::status_error(t, e))
+    });
     match chosen {
         Err(e) => diags.push(Diagnostic::error(e.code, e.message).at(at(obj, e.path)).help(help(e.code))),
-        Ok(t) => match template::status(t, inventory) {
-            Err(_) => diags.push(
-                Diagnostic::error("NeedsGpuInventory", format!("template {} uses minVram: needs GPU inventory", t.name))
-                    .at(t.location.as_ref().map(SrcRef::location).or_else(|| at(obj, &["spec", "template"])))
-                    .help("add the cluster's Node objects (kubectl get nodes -o yaml) to the tree"),
+        Ok((t, st)) => match &st.available {
+            Err(why) => diags.push(
+                Diagnostic::error("TemplateNotAvailable", format!("{} {} is not available (no matching GPUs): {why}", t.kind().name(), t.name))
+                    .at(at(obj, &["spec", "template", "name"]))
+                    .help("choose a template for a GPU the cluster has, or add the Node objects that have it"),
             ),
-            Ok(st) => match &st.available {
-                Err(why) => diags.push(
-                    Diagnostic::error("TemplateNotAvailable", format!("{} {} is not available (no matching GPUs): {why}", t.kind().name(), t.name))
-                        .at(at(obj, &["spec", "template", "name"]))
-                        .help("choose a template for a GPU the cluster has, or add the Node objects that have it"),
-                ),
-                Ok(()) => {
-                    if !t.spec.model_sources.is_empty() {
-                        diags.push(
-                            Diagnostic::warning(
-                                "CacheNotRendered",
-                                format!("template {} declares modelSources: its template cache, PVC and download Job are not rendered yet, and the InferenceService has no cache volume", t.name),
-                            )
-                            .at(t.location.as_ref().map(SrcRef::location).or_else(|| at(obj, &[])))
-                            .help("model caching arrives in a later aimc release; review the InferenceService before syncing"),
-                        );
-                    }
-                    if st.profile_type_assumed && explicit.is_none() {
-                        diags.push(
-                            Diagnostic::info(
-                                "ProfileTypeAssumed",
-                                format!("template {} has no spec.type and no spec.modelSources: its profile type comes from discovery in the cluster; aimc takes it as optimized", t.name),
-                            )
-                            // Said once per template, not once per service that selects it.
-                            .at(t.location.as_ref().map(SrcRef::location))
-                            .help("set spec.type on the template to make selection exact"),
-                        );
-                    }
-                    plan.template = Some((t.clone(), st));
-                }
-            },
+            Ok(()) => plan.template = Some((t.clone(), st)),
         },
     }
     if let Some((t, _)) = &plan.template {

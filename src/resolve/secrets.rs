@@ -1,8 +1,10 @@
 //! Secret scope: every secret a rendered workload needs, the namespace it must live in, and
 //! whether the repository (or aimc.yaml) shows it exists there.
 
+use super::cache::{self, Artifact, CachingPlan};
 use super::env::Layer;
 use super::ServicePlan;
+use crate::api::{AimKind, AimSpec};
 use crate::diag::Diagnostic;
 use crate::load::yaml::Seg;
 use crate::load::SrcRef;
@@ -111,32 +113,128 @@ impl Declared {
     }
 }
 
+/// The secrets a download Job needs, in the artifact's namespace (cache-model.md §6).
+pub fn artifact_needs(a: &Artifact) -> Vec<SecretNeed> {
+    let mut out = Vec::new();
+    let usage = |what: &str| {
+        format!(
+            "{what} of the download Job for AIMArtifact {}/{}",
+            a.namespace, a.name
+        )
+    };
+    for s in &a.spec.image_pull_secrets {
+        out.push(SecretNeed {
+            namespace: a.namespace.clone(),
+            name: s.name.clone(),
+            usage: usage("imagePullSecrets"),
+            layer: format!("AIMArtifact/{}/{}", a.namespace, a.name),
+            location: a.written.clone(),
+        });
+    }
+    for e in cache::download_env(a, None) {
+        if let Some(r) = e
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .filter(|r| r.optional != Some(true))
+        {
+            // The artifact env wins over the runtime config's; point at whichever supplied it.
+            let from_config = a
+                .config
+                .as_ref()
+                .and_then(|c| c.env.iter().find(|x| x.var.name == e.name))
+                .filter(|_| !a.spec.env.iter().any(|x| x.name == e.name));
+            let (layer, location) = match from_config {
+                Some(entry) => (
+                    entry.origin.layer.to_string(),
+                    entry.origin.location.clone(),
+                ),
+                None => (
+                    format!(
+                        "the env of AIMArtifact {}/{} (from its template cache)",
+                        a.namespace, a.name
+                    ),
+                    a.written.clone(),
+                ),
+            };
+            out.push(SecretNeed {
+                namespace: a.namespace.clone(),
+                name: r.name.clone(),
+                usage: usage(&format!("env {}", e.name)),
+                layer,
+                location,
+            });
+        }
+    }
+    out
+}
+
+/// Pull secrets of cluster-scoped models and model sources, which the operator reads from
+/// its own namespace (cache-model.md §1.2, §6).
+fn operator_namespace_needs(index: &Index, config: &ProjectConfig) -> Vec<SecretNeed> {
+    let mut out = Vec::new();
+    for kind in [AimKind::ClusterModel, AimKind::ClusterModelSource] {
+        for obj in index.aim_of_kind(kind, None) {
+            let secrets = match obj.aim.as_ref().map(|a| &a.spec) {
+                Some(AimSpec::Model(m)) => &m.image_pull_secrets,
+                Some(AimSpec::ClusterModelSource(s)) => &s.image_pull_secrets,
+                _ => continue,
+            };
+            for (i, s) in secrets.iter().enumerate() {
+                out.push(SecretNeed {
+                    namespace: config.operator_namespace.clone(),
+                    name: s.name.clone(),
+                    usage: format!(
+                        "imagePullSecrets of {} {} (read from the operator namespace)",
+                        kind.name(),
+                        obj.key.name
+                    ),
+                    layer: format!("{}/{}", kind.name(), obj.key.name),
+                    location: Some(obj.src(&[
+                        "spec".into(),
+                        "imagePullSecrets".into(),
+                        Seg::Index(i),
+                        "name".into(),
+                    ])),
+                });
+            }
+        }
+    }
+    out
+}
+
 pub fn check(
     index: &Index,
     config: &ProjectConfig,
     plans: &[ServicePlan],
+    caching: &CachingPlan,
     diags: &mut Vec<Diagnostic>,
 ) {
     let declared = Declared::from_index(index);
-    for plan in plans.iter().filter(|p| p.template.is_some()) {
-        for need in needs(plan) {
-            if need.name.is_empty() || declared.contains(config, &need.namespace, &need.name) {
-                continue;
-            }
-            diags.push(
-                Diagnostic::warning(
-                    "SecretNotFound",
-                    format!(
-                        "secret {:?} must exist in namespace {:?} ({}, from {}), but the repository does not declare it",
-                        need.name, need.namespace, need.usage, need.layer
-                    ),
-                )
-                .at(need.location.as_ref().map(SrcRef::location))
-                .help(format!(
-                    "add a Secret, SealedSecret or ExternalSecret named {:?} in namespace {:?}, or list it under externalSecrets in aimc.yaml",
-                    need.name, need.namespace
-                )),
-            );
+    let mut all: Vec<SecretNeed> = plans
+        .iter()
+        .filter(|p| p.template.is_some())
+        .flat_map(needs)
+        .collect();
+    all.extend(caching.artifacts.iter().flat_map(artifact_needs));
+    all.extend(operator_namespace_needs(index, config));
+    for need in all {
+        if need.name.is_empty() || declared.contains(config, &need.namespace, &need.name) {
+            continue;
         }
+        diags.push(
+            Diagnostic::warning(
+                "SecretNotFound",
+                format!(
+                    "secret {:?} must exist in namespace {:?} ({}, from {}), but the repository does not declare it",
+                    need.name, need.namespace, need.usage, need.layer
+                ),
+            )
+            .at(need.location.as_ref().map(SrcRef::location))
+            .help(format!(
+                "add a Secret, SealedSecret or ExternalSecret named {:?} in namespace {:?}, or list it under externalSecrets in aimc.yaml",
+                need.name, need.namespace
+            )),
+        );
     }
 }

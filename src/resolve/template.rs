@@ -3,11 +3,12 @@
 
 use super::gpu::{self, Inventory};
 use super::model::ModelRef;
-use crate::api::aim::{HardwareRequirements, ModelSpec, ServiceSpec, TemplateSpec};
+use crate::api::aim::{HardwareRequirements, ModelSource, ModelSpec, ServiceSpec, TemplateSpec};
 use crate::api::core::ResourceRequirements;
 use crate::api::{AimKind, AimSpec};
-use crate::load::SrcRef;
+use crate::load::lock::ProfileMetadata;
 use crate::load::{Index, Object};
+use crate::load::{Lock, SrcRef};
 use crate::naming::{self, CustomTemplateKey};
 use std::collections::BTreeMap;
 
@@ -43,25 +44,43 @@ impl Template {
     }
 }
 
-/// What the template controller would write into status, computed from the spec (§4.5).
+/// What the template controller would write into status: from the spec when it lists
+/// `modelSources` (cache-model.md §4.5), else from the lock file's discovery entry (§4.6).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     pub available: Result<(), String>,
+    /// Selection attributes (service.md §5.3): profile first, then spec.
     pub metric: String,
     pub precision: String,
     pub gpu_model: String,
     pub gpu_count: i32,
     pub profile_type: String,
-    /// No `spec.type` and no `spec.modelSources`: discovery would report the type, and
-    /// offline it is taken as `optimized` (said in an info diagnostic).
-    pub profile_type_assumed: bool,
+    /// `status.profile.metadata.metric` / `precision`, for the InferenceService labels.
+    pub profile_metric: String,
+    pub profile_precision: String,
+    /// `status.resolvedHardware.gpu`.
     pub gpu_requests: i32,
     pub gpu_resource: String,
     pub affinity: Option<Vec<&'static str>>,
+    /// `status.modelSources`: what the template cache downloads.
+    pub model_sources: Vec<ModelSource>,
+}
+
+/// Facts a template's status needs that the tree does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusError {
+    /// `minVram` without Node objects.
+    NeedsInventory,
+    /// No `spec.modelSources` and no lock-file discovery entry.
+    NeedsDiscovery,
 }
 
 /// Offline status of a template against the GPU inventory (`None` = unknown: all present).
-pub fn status(t: &Template, inventory: Option<&Inventory>) -> Result<Status, gpu::NeedsInventory> {
+pub fn status(
+    t: &Template,
+    inventory: Option<&Inventory>,
+    lock: &Lock,
+) -> Result<Status, StatusError> {
     let hw = t.spec.hardware.as_ref().and_then(|h| h.gpu.as_ref());
     let requests = hw.map(|g| g.requests()).unwrap_or(0);
     let model = hw.map(|g| g.model().trim()).unwrap_or("");
@@ -76,7 +95,8 @@ pub fn status(t: &Template, inventory: Option<&Inventory>) -> Result<Status, gpu
             Some(model).filter(|m| !m.is_empty()),
             min_vram,
             inventory,
-        )?
+        )
+        .map_err(|_| StatusError::NeedsInventory)?
     } else {
         None
     };
@@ -89,7 +109,7 @@ pub fn status(t: &Template, inventory: Option<&Inventory>) -> Result<Status, gpu
                     .values()
                     .any(|vr| vr.is_some_and(|b| i128::from(b) >= i128::from(v)))
                 {
-                    available = Err(format!("no GPU in the cluster inventory has at least {} bytes of VRAM (VRAMNotAvailable)", v));
+                    available = Err(format!("no GPU in the cluster inventory has at least {v} bytes of VRAM (VRAMNotAvailable)"));
                 }
             }
             if available.is_ok() {
@@ -106,29 +126,59 @@ pub fn status(t: &Template, inventory: Option<&Inventory>) -> Result<Status, gpu
             }
         }
     }
+    let spec_metric = t.spec.metric.clone().unwrap_or_default();
+    let spec_precision = t.spec.precision.clone().unwrap_or_default();
+    // (profile metadata, model sources, resolvedHardware gpu count)
+    let (profile, model_sources, resolved_count) = if !t.spec.model_sources.is_empty() {
+        let p = ProfileMetadata {
+            metric: spec_metric.clone(),
+            precision: spec_precision.clone(),
+            gpu: model.to_owned(),
+            gpu_count: requests,
+            r#type: t.spec.r#type.clone().unwrap_or_default(),
+            engine: String::new(),
+        };
+        (p, t.spec.model_sources.clone(), requests)
+    } else {
+        let ns = match &t.scope {
+            Scope::Namespace(ns) => Some(ns.as_str()),
+            Scope::Cluster => None,
+        };
+        let d = lock
+            .discovery_for(ns, &t.name)
+            .ok_or(StatusError::NeedsDiscovery)?;
+        let p = d
+            .profile
+            .as_ref()
+            .map(|p| p.metadata.clone())
+            .unwrap_or_default();
+        let count = p.gpu_count;
+        (p, d.model_sources.clone(), count)
+    };
+    let first = |a: &str, b: &str| {
+        if a.is_empty() {
+            b.to_owned()
+        } else {
+            a.to_owned()
+        }
+    };
     Ok(Status {
         available,
-        metric: t.spec.metric.clone().unwrap_or_default(),
-        precision: t.spec.precision.clone().unwrap_or_default(),
-        gpu_model: model.to_owned(),
-        gpu_count: requests,
-        profile_type: t
-            .spec
-            .r#type
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| {
-                if t.spec.model_sources.is_empty() {
-                    "optimized".into()
-                } else {
-                    String::new()
-                }
-            }),
-        profile_type_assumed: t.spec.r#type.as_deref().unwrap_or("").is_empty()
-            && t.spec.model_sources.is_empty(),
-        gpu_requests: requests,
+        metric: first(&profile.metric, &spec_metric),
+        precision: first(&profile.precision, &spec_precision),
+        gpu_model: first(model, profile.gpu.trim()),
+        gpu_count: if requests > 0 {
+            requests
+        } else {
+            profile.gpu_count.max(0)
+        },
+        profile_type: profile.r#type.clone(),
+        profile_metric: profile.metric.clone(),
+        profile_precision: profile.precision.clone(),
+        gpu_requests: resolved_count,
         gpu_resource: hw.map(|g| g.resource_name().to_owned()).unwrap_or_default(),
         affinity,
+        model_sources,
     })
 }
 
@@ -144,7 +194,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn build(index: &Index, created: &[super::model::CreatedModel]) -> Catalog {
+    pub fn build(index: &Index, created: &[super::model::CreatedModel], lock: &Lock) -> Catalog {
         let mut cat = Catalog::default();
         for kind in [AimKind::ServiceTemplate, AimKind::ClusterServiceTemplate] {
             for obj in index.aim_of_kind(kind, None) {
@@ -160,7 +210,7 @@ impl Catalog {
                         Some(ns) => Scope::Namespace(ns.clone()),
                         None => Scope::Cluster,
                     };
-                    for t in generated(&obj.key.name, scope, spec, &obj.labels()) {
+                    for t in generated(&obj.key.name, scope, spec, &obj.labels(), lock) {
                         cat.add_generated(t);
                     }
                 }
@@ -172,6 +222,7 @@ impl Catalog {
                 Scope::Namespace(m.namespace.clone()),
                 &m.spec,
                 &BTreeMap::new(),
+                lock,
             ) {
                 cat.add_generated(t);
             }
@@ -198,6 +249,11 @@ impl Catalog {
                 self.templates.insert(key, t);
             }
         }
+    }
+
+    /// Every template, in (scope, name) order.
+    pub fn all(&self) -> impl Iterator<Item = &Template> {
+        self.templates.values()
     }
 
     /// The templates models generate, in (scope, name) order.
@@ -245,12 +301,23 @@ fn from_object(obj: &Object, kind: AimKind) -> Option<Template> {
     })
 }
 
+/// A model's image metadata: `spec.imageMetadata`, else the lock file's entry for its image.
+pub fn image_metadata<'a>(
+    spec: &'a ModelSpec,
+    lock: &'a Lock,
+) -> Option<&'a crate::api::aim::ImageMetadata> {
+    spec.image_metadata
+        .as_ref()
+        .or_else(|| lock.images.get(&spec.image))
+}
+
 /// The templates a model creates (cache-model.md §2.4).
 pub fn generated(
     model_name: &str,
     scope: Scope,
     spec: &ModelSpec,
     model_labels: &BTreeMap<String, String>,
+    lock: &Lock,
 ) -> Vec<Template> {
     if spec
         .discovery
@@ -263,7 +330,7 @@ pub fn generated(
     if !spec.model_sources.is_empty() {
         out.extend(custom_templates(model_name, &scope, spec));
     } else {
-        let Some(md) = spec.image_metadata.as_ref() else {
+        let Some(md) = image_metadata(spec, lock) else {
             return out;
         };
         for d in md.model.iter().flat_map(|m| &m.recommended_deployments) {
@@ -470,6 +537,30 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
     out
 }
 
+/// The error for a template whose status cannot be known offline; it names both fixes.
+pub fn status_error(t: &Template, e: StatusError) -> TemplateError {
+    let (kind, key) = match &t.scope {
+        Scope::Namespace(ns) => ("aimservicetemplate", format!("{} -n {ns}", t.name)),
+        Scope::Cluster => ("aimclusterservicetemplate", t.name.clone()),
+    };
+    match e {
+        StatusError::NeedsInventory => TemplateError {
+            code: "NeedsGpuInventory",
+            message: format!("{} {} uses minVram: needs GPU inventory", t.kind().name(), t.name),
+            path: &["spec", "template"],
+        },
+        StatusError::NeedsDiscovery => TemplateError {
+            code: "NeedsDiscovery",
+            message: format!(
+                "{} {} has no spec.modelSources: needs discovery — add spec.modelSources to the template, or its discovery result to aim.lock.yaml (kubectl get {kind} {key} -o jsonpath='{{.status}}')",
+                t.kind().name(),
+                t.name
+            ),
+            path: &["spec", "template"],
+        },
+    }
+}
+
 /// Why no template could be used; each maps to the operator's reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
@@ -554,12 +645,12 @@ fn rank_precision(p: &str) -> u32 {
 /// A model whose templates would come from its image's labels, which only a registry knows
 /// (offline.md "Steady state"): no inline sources, no `spec.imageMetadata`, and discovery
 /// not switched off.
-pub fn needs_image_metadata(spec: &ModelSpec) -> bool {
+pub fn needs_image_metadata(spec: &ModelSpec, lock: &Lock) -> bool {
     let discovery_on = spec
         .discovery
         .as_ref()
         .is_none_or(|d| d.extract_metadata && d.create_service_templates);
-    spec.model_sources.is_empty() && spec.image_metadata.is_none() && discovery_on
+    spec.model_sources.is_empty() && image_metadata(spec, lock).is_none() && discovery_on
 }
 
 /// Automatic selection (§5.3). Returns the chosen template or why there is none.
@@ -569,13 +660,14 @@ pub fn select<'c>(
     model: &ModelRef,
     svc: &ServiceSpec,
     inventory: Option<&Inventory>,
+    lock: &Lock,
 ) -> Result<&'c Template, TemplateError> {
     let fail = |code: &'static str, message: String| TemplateError {
         code,
         message,
         path: &["spec", "template"],
     };
-    if needs_image_metadata(model.spec()) {
+    if needs_image_metadata(model.spec(), lock) {
         return Err(fail(
             "NeedsImageMetadata",
             format!(
@@ -598,15 +690,9 @@ pub fn select<'c>(
     }
     let mut with_status = Vec::new();
     for t in candidates {
-        match status(t, inventory) {
-            Ok(s) => with_status.push((t, s)),
-            Err(_) => {
-                return Err(fail(
-                    "NeedsGpuInventory",
-                    format!("template {} uses minVram; needs GPU inventory: add the cluster's Node objects (kubectl get nodes -o yaml)", t.name),
-                ))
-            }
-        }
+        // Selection compares every candidate's profile: each must be known.
+        let st = status(t, inventory, lock).map_err(|e| status_error(t, e))?;
+        with_status.push((t, st));
     }
     let total = with_status.len();
     let unavailable: Vec<String> = with_status
