@@ -571,3 +571,133 @@ fn output_is_byte_identical_at_any_thread_count() {
         }
     }
 }
+
+/// A template without inline sources, for the missing-fact tests.
+const DISCOVERED: &str = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModel
+metadata:
+  name: d
+spec:
+  image: ghcr.io/amd/d:1.0
+  discovery: {createServiceTemplates: false}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterServiceTemplate
+metadata:
+  name: dt
+spec:
+  modelName: d
+  type: optimized
+  hardware:
+    gpu: {requests: 1, model: MI300X}
+";
+
+#[test]
+fn template_without_sources_needs_discovery() {
+    let svc = service("  model:\n    name: d\n  template:\n    name: dt\n");
+    let e = assert_error(
+        &[
+            ("d.yaml", DISCOVERED.as_bytes()),
+            ("s.yaml", svc.as_bytes()),
+        ],
+        "s.yaml",
+        10,
+        "NeedsDiscovery",
+    );
+    assert!(
+        e.contains("needs discovery")
+            && e.contains("spec.modelSources")
+            && e.contains("aim.lock.yaml"),
+        "names both fixes: {e}"
+    );
+}
+
+#[test]
+fn source_without_size_is_unknown_size() {
+    let svc = service("  model:\n    name: d\n  template:\n    name: dt\n");
+    let lock = "discovery:\n  - template: dt\n    modelSources: [{modelId: org/d, sourceUri: hf://org/d}]\n";
+    let dir = tree(&[
+        ("d.yaml", DISCOVERED.as_bytes()),
+        ("s.yaml", svc.as_bytes()),
+        ("aim.lock.yaml", lock.as_bytes()),
+    ]);
+    let out = render(dir.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("error[UnknownSize]")
+            && stderr.contains("hf://org/d")
+            && stderr.contains("sizes:"),
+        "{stderr}"
+    );
+    // `aim` output needs no PVC, so no size.
+    let out = render(dir.path(), &["--emit", "aim"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A lock-file size fixes it.
+    let sized = format!("{lock}sizes:\n  hf://org/d: 1Gi\n");
+    let dir = tree(&[
+        ("d.yaml", DISCOVERED.as_bytes()),
+        ("s.yaml", svc.as_bytes()),
+        ("aim.lock.yaml", sized.as_bytes()),
+    ]);
+    let out = render(dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("storage: 2Gi"));
+}
+
+#[test]
+fn min_vram_without_nodes_needs_gpu_inventory() {
+    let t = DISCOVERED.replace(
+        "gpu: {requests: 1, model: MI300X}",
+        "gpu: {requests: 1, minVram: 64Gi}",
+    ) + "  modelSources: [{modelId: org/d, sourceUri: hf://org/d, size: 1Gi}]\n";
+    let svc = service("  model:\n    name: d\n  template:\n    name: dt\n");
+    let e = assert_error(
+        &[("d.yaml", t.as_bytes()), ("s.yaml", svc.as_bytes())],
+        "s.yaml",
+        10,
+        "NeedsGpuInventory",
+    );
+    assert!(e.contains("needs GPU inventory"), "{e}");
+}
+
+#[test]
+fn lock_file_problems() {
+    assert_error(
+        &[("aim.lock.yaml", b"discovery: []\nsize: {}\n")],
+        "aim.lock.yaml",
+        2,
+        "InvalidLockFile",
+    );
+    let lock = "discovery:\n  - template: gone\n    modelSources: []\n";
+    let dir = tree(&[("aim.lock.yaml", lock.as_bytes())]);
+    let out = render(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("aim.lock.yaml:2:5: warning[StaleLockEntry]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stale = "discovery:\n  - template: dt\n    specHash: \"0000000000000000\"\n    modelSources: [{modelId: org/d, sourceUri: hf://org/d, size: 1Gi}]\n";
+    let dir = tree(&[
+        ("d.yaml", DISCOVERED.as_bytes()),
+        ("aim.lock.yaml", stale.as_bytes()),
+    ]);
+    let out = render(dir.path(), &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning[StaleLockEntry]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

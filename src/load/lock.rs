@@ -29,6 +29,9 @@ pub struct Lock {
     /// Object UIDs by `<Kind>/<namespace>/<name>` (`<Kind>/<name>` for cluster objects).
     #[serde(default)]
     pub uids: BTreeMap<String, String>,
+    /// Where each discovery entry is written (line, column), for stale-entry warnings.
+    #[serde(skip)]
+    pub discovery_positions: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -133,7 +136,15 @@ impl Lock {
             }
         };
         match serde_path_to_error::deserialize::<_, Lock>(&json) {
-            Ok(l) => l,
+            Ok(mut l) => {
+                l.discovery_positions = (0..l.discovery.len())
+                    .map(|i| {
+                        let n = doc.locate(&["discovery".into(), super::yaml::Seg::Index(i)]);
+                        (n.line, n.col)
+                    })
+                    .collect();
+                l
+            }
             Err(e) => {
                 let path = path_segments(e.path());
                 let node = doc.locate(&path);

@@ -74,12 +74,7 @@ pub(crate) fn object(
 
 /// The owner reference, only when the service's real UID is known (offline.md).
 pub(crate) fn owner_refs(plan: &ServicePlan) -> Option<Value> {
-    let uid = plan
-        .obj
-        .value
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())?;
+    let uid = plan.uid.real.then_some(plan.uid.value.as_str())?;
     Some(
         json!([{"apiVersion": AIM_API_VERSION, "kind": "AIMService", "name": plan.name, "uid": uid, "controller": true}]),
     )
@@ -411,12 +406,7 @@ fn warn_pitfalls(sp: &ServicePlan, diags: &mut Vec<Diagnostic>) {
 
 /// §8.3 path selection, with the operator's silent fallback made visible.
 fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>) -> String {
-    let uid = sp
-        .obj
-        .value
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty());
+    let uid = sp.uid.real.then_some(sp.uid.value.as_str());
     let default = || match uid {
         Some(u) => path::default_path(sp.namespace, u),
         None => path::default_path(sp.namespace, sp.name),
@@ -445,6 +435,7 @@ fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>)
                 .filter(|f| {
                     tmpl.contains(&format!(".metadata.{f}"))
                         && sp.obj.value.pointer(&format!("/metadata/{f}")).is_none()
+                        && !(*f == "uid" && sp.uid.real)
                 })
                 .collect();
             if !unknown.is_empty() {
@@ -508,7 +499,14 @@ fn go_view(sp: &ServicePlan) -> Value {
     if let Some(m) = meta.as_object_mut() {
         for (k, d) in [
             ("generateName", json!("")),
-            ("uid", json!("")),
+            (
+                "uid",
+                json!(if sp.uid.real {
+                    sp.uid.value.as_str()
+                } else {
+                    ""
+                }),
+            ),
             ("resourceVersion", json!("")),
             ("generation", json!(0)),
         ] {

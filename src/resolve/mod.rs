@@ -38,6 +38,8 @@ pub struct ServicePlan<'a> {
     pub template: Option<(Template, Status)>,
     /// The inference container's env, sorted, with provenance.
     pub env: Vec<EnvEntry>,
+    /// The service's UID: its own, the lock file's, or a stable substitute.
+    pub uid: uid::Uid,
 }
 
 /// The resolved repository.
@@ -178,6 +180,7 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
         plans.push(plan);
         diags.extend(d);
     }
+    check_lock(index, lock, &catalog, &created, &mut diags);
     let memo: ConfigMemo = Default::default();
     let config_of = |ns: &str, name: &str| -> Option<Arc<MergedConfig>> {
         let key = (ns.to_owned(), name.to_owned());
@@ -212,6 +215,75 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
     }
 }
 
+/// Lock-file discovery entries for templates that no longer exist or whose spec changed
+/// since the entry was taken (cache-model.md §4.6 spec hash) are stale.
+fn check_lock(
+    index: &Index,
+    lock: &Lock,
+    catalog: &Catalog,
+    created: &[CreatedModel],
+    diags: &mut Vec<Diagnostic>,
+) {
+    use template::Scope;
+    for (i, d) in lock.discovery.iter().enumerate() {
+        let (line, col) = lock.discovery_positions.get(i).copied().unwrap_or((1, 1));
+        let at = Some(Location::new(crate::load::LOCK_FILE, line, col));
+        let scope = match &d.namespace {
+            Some(ns) => Scope::Namespace(ns.clone()),
+            None => Scope::Cluster,
+        };
+        let Some(t) = catalog.get(&scope, &d.template) else {
+            diags.push(
+                Diagnostic::warning(
+                    "StaleLockEntry",
+                    format!(
+                        "discovery entry for template {:?}, which does not exist",
+                        d.template
+                    ),
+                )
+                .at(at)
+                .help("remove the entry, or fix its template name and namespace"),
+            );
+            continue;
+        };
+        let Some(want) = &d.spec_hash else { continue };
+        let image = match &scope {
+            Scope::Namespace(ns) => index
+                .aim(AimKind::Model, Some(ns), &t.spec.model_name)
+                .and_then(model::model_spec)
+                .map(|m| m.image.clone())
+                .or_else(|| {
+                    created
+                        .iter()
+                        .find(|c| &c.namespace == ns && c.name == t.spec.model_name)
+                        .map(|c| c.spec.image.clone())
+                }),
+            Scope::Cluster => index
+                .aim(AimKind::ClusterModel, None, &t.spec.model_name)
+                .and_then(model::model_spec)
+                .map(|m| m.image.clone()),
+        };
+        let Some(image) = image else { continue };
+        let gpu = t.spec.hardware.as_ref().and_then(|h| h.gpu.as_ref());
+        let got = crate::load::lock::spec_hash(
+            &t.spec.model_name,
+            &image,
+            t.spec.metric.as_deref().unwrap_or(""),
+            t.spec.precision.as_deref().unwrap_or(""),
+            gpu.map(|g| g.model()).unwrap_or(""),
+            gpu.map(|g| g.requests()).unwrap_or(0),
+            t.spec.profile_id.as_deref().unwrap_or(""),
+        );
+        if &got != want {
+            diags.push(
+                Diagnostic::warning("StaleLockEntry", format!("discovery entry for template {:?} was taken from a different spec (specHash {want}, now {got})", d.template))
+                    .at(at)
+                    .help("re-export the template's discovery result from the cluster, or update specHash after checking it"),
+            );
+        }
+    }
+}
+
 type RcResult = Result<Option<Arc<MergedConfig>>, String>;
 type ConfigMemo = std::cell::RefCell<BTreeMap<(String, String), Option<Arc<MergedConfig>>>>;
 
@@ -237,6 +309,14 @@ fn resolve_service<'a>(
         model: None,
         template: None,
         env: Vec::new(),
+        uid: uid::uid(
+            lock,
+            crate::api::AIM_API_VERSION,
+            "AIMService",
+            Some(ns),
+            name,
+            obj.aim.as_ref().and_then(|a| a.meta.uid.as_deref()),
+        ),
     };
 
     let rc_name = spec.runtime_config_name();
