@@ -102,7 +102,7 @@ fn ns_name(i: usize) -> String {
     format!("team-{i:04}")
 }
 
-fn cluster_docs(n_services: usize, rng: &mut Rng) -> Vec<String> {
+fn cluster_docs(n_services: usize, rng: &mut Rng, lock: &mut String) -> Vec<String> {
     let mut docs = Vec::new();
     docs.push(
         r#"apiVersion: aim.eai.amd.com/v1alpha1
@@ -157,6 +157,17 @@ metadata:
         let mut deployments = String::new();
         for (gpu, metric, precision) in RECOMMENDED {
             let count = 1 << rng.below(3);
+            // What discovery would report for the template this deployment creates.
+            let template = aimc::naming::deployment_template_name(
+                m.name, m.image, gpu, count, metric, precision,
+            )
+            .unwrap_or_default();
+            let _ = write!(
+                lock,
+                "  - template: {template}\n    modelSources: [{{modelId: {c}, sourceUri: hf://{c}, size: {size}Gi}}]\n    profile:\n      metadata: {{engine: vllm, gpu: {gpu}, gpuCount: {count}, metric: {metric}, precision: {precision}, type: optimized}}\n",
+                c = m.canonical,
+                size = 16 + 8 * (count as usize),
+            );
             let _ = writeln!(
                 deployments,
                 "        - {{gpuModel: {gpu}, gpuCount: {count}, metric: {metric}, precision: {precision}, profileId: vllm-{}-{precision}-tp{count}-{metric}}}",
@@ -195,8 +206,12 @@ spec:
     gpu:
       requests: {requests}
       model: {gpu}
+  modelSources:
+    - {{modelId: {canonical}, sourceUri: hf://{canonical}, size: {size}Gi}}
 "#,
-                model = m.name
+                model = m.name,
+                canonical = m.canonical,
+                size = 16 + 8 * rng.below(8),
             ));
         }
     }
@@ -321,6 +336,9 @@ spec:
     if rng.chance(20) {
         s.push_str("  imagePullSecrets:\n    - name: registry-creds\n");
     }
+    if rng.chance(10) {
+        s.push_str("  caching:\n    mode: Dedicated\n");
+    }
     s
 }
 
@@ -346,12 +364,10 @@ pub fn generate(n_services: usize, seed: u64) -> Vec<(PathBuf, Vec<u8>)> {
     let n_ns = (n_services / SERVICES_PER_NAMESPACE).max(1);
     let mut out = Vec::new();
 
-    files(
-        &mut out,
-        "cluster",
-        "platform",
-        cluster_docs(n_services, &mut rng),
-    );
+    let mut lock = String::from("discovery:\n");
+    let cluster = cluster_docs(n_services, &mut rng, &mut lock);
+    files(&mut out, "cluster", "platform", cluster);
+    out.push((PathBuf::from("aim.lock.yaml"), lock.into_bytes()));
     files(
         &mut out,
         "cluster",

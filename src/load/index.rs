@@ -179,6 +179,11 @@ impl Object {
         let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
         self.loc(&segs)
     }
+    /// Where the document starts; needs no span tree, for diagnostics that may be many.
+    pub fn doc_loc(&self) -> Location {
+        Location::new(&self.source.path, self.line, self.col)
+    }
+
     /// Whether the node at `path` is written in the input (as opposed to defaulted).
     pub fn is_written(&self, path: &[&str]) -> bool {
         let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();

@@ -208,6 +208,7 @@ pub struct Inputs<'a, 'i> {
 pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>) -> CachingPlan {
     let mut caches: BTreeMap<(String, String), Cache> = BTreeMap::new();
     let mut service_cache: Vec<Option<(String, String)>> = vec![None; services.len()];
+    let mut conflicted = std::collections::BTreeSet::new();
 
     // Service-created caches (§5.2).
     for (i, sp) in services.iter().enumerate() {
@@ -225,16 +226,17 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
                 if let CacheOrigin::Services(users) = &mut existing.origin {
                     users.push((sp.namespace.to_owned(), sp.name.to_owned()));
                 }
-                if existing.spec.env != cache.spec.env {
+                // Said once per cache, at the first service that disagrees.
+                if existing.spec.env != cache.spec.env && conflicted.insert(key.clone()) {
                     diags.push(
                         Diagnostic::warning(
                             "SharedCacheConflict",
                             format!(
-                                "AIMTemplateCache {} is shared with other services whose env differs; in the cluster the last one applied wins, aimc keeps the first by name",
+                                "services sharing AIMTemplateCache {} set different env (the download env): in the cluster the last one applied wins; aimc keeps the first service's by name",
                                 cache.name
                             ),
                         )
-                        .at(Some(sp.obj.loc_of(&["spec", "env"])))
+                        .at(Some(sp.obj.doc_loc()))
                         .help("give services of one template the same env, or use caching.mode: Dedicated"),
                     );
                 }
@@ -596,15 +598,25 @@ fn plan_artifacts(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Artifact> {
     let mut artifacts = written_artifacts(inp);
+    // (namespace, source URI) → artifacts, so each lookup is not a scan of all artifacts.
+    let mut by_uri: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, a) in artifacts.iter().enumerate() {
+        by_uri
+            .entry((a.namespace.clone(), a.spec.source_uri.clone()))
+            .or_default()
+            .push(i);
+    }
     for cache in caches.values_mut() {
         let mut missing_index = 0;
         let mut chosen = Vec::with_capacity(cache.sources.len());
         for s in &cache.sources {
             let uri = s.source_uri.clone().unwrap_or_default();
             let sc = cache.spec.storage_class_name.clone().unwrap_or_default();
-            let reusable: Vec<&Artifact> = artifacts
-                .iter()
-                .filter(|a| a.namespace == cache.namespace && a.spec.source_uri == uri)
+            let by_source = by_uri.get(&(cache.namespace.clone(), uri.clone()));
+            let reusable: Vec<&Artifact> = by_source
+                .into_iter()
+                .flatten()
+                .filter_map(|&i| artifacts.get(i))
                 .filter(|a| match cache.mode {
                     Mode::Shared => {
                         a.owner.is_none()
@@ -682,6 +694,10 @@ fn plan_artifacts(
                 model_download_image: Some(DOWNLOADER_IMAGE.into()),
                 ..Default::default()
             };
+            by_uri
+                .entry((cache.namespace.clone(), spec.source_uri.clone()))
+                .or_default()
+                .push(artifacts.len());
             artifacts.push(Artifact {
                 uid: uid(
                     inp.lock,
