@@ -4,13 +4,17 @@
 //! set); a missing golden directory fails.
 
 use aimc::cli::render::{render_dir, RenderArgs};
-use aimc::emit::{self, Format};
+use aimc::emit::{self, EmitMode, Format};
 use std::path::{Path, PathBuf};
 
 fn args(dir: &Path) -> RenderArgs {
+    args_for(dir, EmitMode::Concrete)
+}
+
+fn args_for(dir: &Path, emit: EmitMode) -> RenderArgs {
     RenderArgs {
         dir: dir.to_path_buf(),
-        emit: None,
+        emit: Some(emit),
         gitops: None,
         namespace: None,
         strict: None,
@@ -50,32 +54,35 @@ fn examples_match_goldens() {
             .and_then(|n| n.to_str())
             .expect("utf-8 name")
             .to_owned();
-        let outcome = render_dir(&args(&ex)).expect("example readable");
-        let errors: Vec<String> = outcome
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.to_string())
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "example {name} has errors:\n{}",
-            errors.join("\n")
-        );
-        let objects = outcome.objects.expect("objects when no errors");
-        let actual = emit::layout(&objects, Format::Yaml).expect("layout");
-        let dir = golden_root.join(&name);
-        if update {
-            aimc::golden::replace_dir(&dir, &actual).expect("update goldens");
-            continue;
-        }
-        if !dir.is_dir() {
-            failures.push(format!("{name}: golden directory {} is missing (run AIMC_UPDATE_GOLDEN=1 cargo test --test golden)", dir.display()));
-            continue;
-        }
-        let expected = aimc::golden::read_dir(&dir).expect("read goldens");
-        if let Some(report) = aimc::golden::compare(&expected, &actual) {
-            failures.push(format!("{name}:\n{report}"));
+        // Each example has a golden per output mode: golden/<example>/<mode>/ in the -o layout.
+        for (mode, mode_name) in [(EmitMode::Concrete, "concrete"), (EmitMode::All, "all")] {
+            let outcome = render_dir(&args_for(&ex, mode)).expect("example readable");
+            let errors: Vec<String> = outcome
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "example {name} has errors:\n{}",
+                errors.join("\n")
+            );
+            let objects = outcome.objects.expect("objects when no errors");
+            let actual = emit::layout(&objects, Format::Yaml).expect("layout");
+            let dir = golden_root.join(&name).join(mode_name);
+            if update {
+                aimc::golden::replace_dir(&dir, &actual).expect("update goldens");
+                continue;
+            }
+            if !dir.is_dir() {
+                failures.push(format!("{name}: golden directory {} is missing (run AIMC_UPDATE_GOLDEN=1 cargo test --test golden)", dir.display()));
+                continue;
+            }
+            let expected = aimc::golden::read_dir(&dir).expect("read goldens");
+            if let Some(report) = aimc::golden::compare(&expected, &actual) {
+                failures.push(format!("{name} ({mode_name}):\n{report}"));
+            }
         }
     }
     assert!(

@@ -56,8 +56,11 @@ pub fn render_dir(args: &RenderArgs) -> Result<Outcome, load::IoError> {
     Ok(render_loaded(loaded, args))
 }
 
-pub fn render_loaded(loaded: load::Loaded, args: &RenderArgs) -> Outcome {
-    let mut diags: Diagnostics = loaded.diagnostics;
+pub fn render_loaded(mut loaded: load::Loaded, args: &RenderArgs) -> Outcome {
+    let mut diags: Diagnostics = std::mem::take(&mut loaded.diagnostics);
+    if !diags.has_errors() {
+        diags.extend(resolve::sources::expand(&mut loaded.index, &loaded.lock));
+    }
     let config = loaded.config;
     let strict = args.strict.unwrap_or(false);
     let finish = |mut diags: Diagnostics, objects| {

@@ -56,12 +56,14 @@ pub fn collect(index: Index, rendered: Rendered, mode: EmitMode) -> Vec<Value> {
         if is_fact(&o.key.api_version, &o.key.kind) {
             continue;
         }
+        // Objects aimc derived itself (a model source's models) are output of `all` only.
         let wanted = match mode {
+            _ if o.derived => mode == EmitMode::All,
             EmitMode::Concrete | EmitMode::All => o.aim.is_none(),
             EmitMode::Aim => true,
         };
         if wanted {
-            out.push((false, o.value));
+            out.push((o.derived, o.value));
         }
     }
     if mode != EmitMode::Aim {

@@ -123,6 +123,9 @@ pub struct Object {
     pub value: Value,
     pub key: ObjKey,
     pub aim: Option<AimObject>,
+    /// Created by aimc's expansion of another object (e.g. a model source's models), not
+    /// written in the tree.
+    pub derived: bool,
 }
 
 impl PartialEq for Object {
@@ -327,6 +330,7 @@ pub fn build_object(d: DocRef, mut value: Value, opts: &LoadOptions) -> Result<O
             name,
         },
         aim,
+        derived: false,
     })
 }
 
@@ -496,6 +500,17 @@ impl Index {
         self.objects
             .iter()
             .filter(move |o| o.key.api_version == api_version && o.key.kind == kind)
+    }
+
+    /// Adds an object aimc derives, unless one with its key exists (the written one wins).
+    /// Returns whether it was added.
+    pub fn insert_derived(&mut self, obj: Object) -> bool {
+        if self.by_key.contains_key(&obj.key) {
+            return false;
+        }
+        self.by_key.insert(obj.key.clone(), self.objects.len());
+        self.objects.push(obj);
+        true
     }
 
     pub(super) fn push(&mut self, obj: Object) {

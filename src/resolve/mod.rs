@@ -6,8 +6,10 @@ pub mod env;
 pub mod gpu;
 pub mod labels;
 pub mod model;
+pub mod model_source;
 pub mod runtime_config;
 pub mod secrets;
+pub mod sources;
 pub mod template;
 pub mod uid;
 
