@@ -701,3 +701,36 @@ fn lock_file_problems() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn wildcard_model_source_needs_registry_listing() {
+    let src = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMClusterModelSource\nmetadata:\n  name: amd\nspec:\n  filters:\n    - image: amdenterpriseai/aim-qwen-qwen3-32b:0.8.5\n    - image: amdenterpriseai/aim-*\n";
+    let e = assert_error(
+        &[("src.yaml", src.as_bytes())],
+        "src.yaml",
+        8,
+        "NeedsRegistryListing",
+    );
+    assert!(
+        e.contains("needs registry listing") && e.contains("registryListings"),
+        "names both fixes: {e}"
+    );
+    let lock = "registryListings:\n  amd:\n    - {registry: docker.io, repository: amdenterpriseai/aim-x, tag: 0.1.0}\n";
+    let dir = tree(&[
+        ("src.yaml", src.as_bytes()),
+        ("aim.lock.yaml", lock.as_bytes()),
+    ]);
+    let out = render(dir.path(), &["--emit", "all"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("image: amdenterpriseai/aim-x:0.1.0")
+            && stdout.contains("image: amdenterpriseai/aim-qwen-qwen3-32b:0.8.5"),
+        "{stdout}"
+    );
+}
