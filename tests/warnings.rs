@@ -201,3 +201,42 @@ spec:
         codes(&o)
     );
 }
+
+#[test]
+fn cluster_model_pull_secrets_live_in_the_operator_namespace() {
+    let model = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModel
+metadata: {name: m}
+spec:
+  image: registry.example.com/m:1
+  imagePullSecrets: [{name: regcred}]
+";
+    let in_app_ns = "apiVersion: v1\nkind: Secret\nmetadata: {name: regcred, namespace: apps}\n";
+    let o = run(&[("m.yaml", model), ("s.yaml", in_app_ns)]);
+    let msgs: Vec<String> = o
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "SecretNotFound")
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("m.yaml:6:29") && msgs[0].contains("\"aim-system\""),
+        "{}",
+        msgs[0]
+    );
+
+    let cfg = "operatorNamespace: platform\n";
+    let in_operator_ns =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: regcred, namespace: platform}\n";
+    let o = run(&[
+        ("m.yaml", model),
+        ("s.yaml", in_operator_ns),
+        ("aimc.yaml", cfg),
+    ]);
+    assert!(
+        !o.diagnostics.iter().any(|d| d.code == "SecretNotFound"),
+        "{:?}",
+        codes(&o)
+    );
+}

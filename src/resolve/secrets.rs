@@ -171,21 +171,40 @@ pub fn artifact_needs(a: &Artifact) -> Vec<SecretNeed> {
 
 /// Pull secrets of cluster-scoped models and model sources, which the operator reads from
 /// its own namespace (cache-model.md §1.2, §6).
-fn operator_namespace_needs(index: &Index, config: &ProjectConfig) -> Vec<SecretNeed> {
+/// Pull secrets of written models, model sources and cluster templates: cluster-scoped
+/// objects read theirs from the operator namespace, AIMModels from their own (cache-model.md
+/// §1.2, §6). Derived objects (a source's models) point at the source that lists them.
+fn model_pull_secret_needs(index: &Index, config: &ProjectConfig) -> Vec<SecretNeed> {
     let mut out = Vec::new();
-    for kind in [AimKind::ClusterModel, AimKind::ClusterModelSource] {
-        for obj in index.aim_of_kind(kind, None) {
+    for kind in [
+        AimKind::Model,
+        AimKind::ClusterModel,
+        AimKind::ClusterModelSource,
+        AimKind::ClusterServiceTemplate,
+    ] {
+        for obj in index.aim_of_kind(kind, None).filter(|o| !o.derived) {
             let secrets = match obj.aim.as_ref().map(|a| &a.spec) {
                 Some(AimSpec::Model(m)) => &m.image_pull_secrets,
                 Some(AimSpec::ClusterModelSource(s)) => &s.image_pull_secrets,
+                Some(AimSpec::Template(t)) => &t.image_pull_secrets,
                 _ => continue,
+            };
+            let namespace = obj
+                .key
+                .namespace
+                .clone()
+                .unwrap_or_else(|| config.operator_namespace.clone());
+            let whose = if obj.key.namespace.is_some() {
+                "its namespace"
+            } else {
+                "the operator namespace"
             };
             for (i, s) in secrets.iter().enumerate() {
                 out.push(SecretNeed {
-                    namespace: config.operator_namespace.clone(),
+                    namespace: namespace.clone(),
                     name: s.name.clone(),
                     usage: format!(
-                        "imagePullSecrets of {} {} (read from the operator namespace)",
+                        "imagePullSecrets of {} {} (read from {whose})",
                         kind.name(),
                         obj.key.name
                     ),
@@ -217,7 +236,7 @@ pub fn check(
         .flat_map(needs)
         .collect();
     all.extend(caching.artifacts.iter().flat_map(artifact_needs));
-    all.extend(operator_namespace_needs(index, config));
+    all.extend(model_pull_secret_needs(index, config));
     for need in all {
         if need.name.is_empty() || declared.contains(config, &need.namespace, &need.name) {
             continue;
