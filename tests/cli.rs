@@ -734,3 +734,24 @@ fn wildcard_model_source_needs_registry_listing() {
         "{stdout}"
     );
 }
+
+#[test]
+fn aim_output_does_not_need_cluster_facts() {
+    let svc = service("  model:\n    name: d\n  template:\n    name: dt\n");
+    let dir = tree(&[
+        ("d.yaml", DISCOVERED.as_bytes()),
+        ("s.yaml", svc.as_bytes()),
+    ]);
+    let out = render(dir.path(), &["--emit", "aim"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("info[NeedsDiscovery]"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: AIMService"));
+    // A real input error is still an error.
+    let bad = service("  model:\n    name: nope\n");
+    let dir = tree(&[("s.yaml", bad.as_bytes())]);
+    assert_eq!(
+        render(dir.path(), &["--emit", "aim"]).status.code(),
+        Some(1)
+    );
+}

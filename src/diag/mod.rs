@@ -106,6 +106,15 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Codes for facts only a cluster or a registry knows (offline.md "Steady state").
+pub const MISSING_FACTS: [&str; 5] = [
+    "NeedsDiscovery",
+    "NeedsImageMetadata",
+    "NeedsRegistryListing",
+    "NeedsGpuInventory",
+    "UnknownSize",
+];
+
 /// Collected diagnostics of one run, in a deterministic order.
 #[derive(Debug, Default, Clone)]
 pub struct Diagnostics {
@@ -139,6 +148,16 @@ impl Diagnostics {
             }
         }
     }
+    /// `--emit aim` hands the objects to a cluster that runs the operator, which learns
+    /// these facts itself: what aimc cannot know offline is then information, not an error.
+    pub fn relax_missing_facts(&mut self) {
+        for d in &mut self.items {
+            if MISSING_FACTS.contains(&d.code) && d.severity == Severity::Error {
+                d.severity = Severity::Info;
+            }
+        }
+    }
+
     /// Sorts by file, position, severity and code and drops exact repeats, so the report does
     /// not depend on the order in which phases or threads found things.
     pub fn finish(mut self) -> Vec<Diagnostic> {
