@@ -615,7 +615,7 @@ fn template_without_sources_needs_discovery() {
 #[test]
 fn source_without_size_is_unknown_size() {
     let svc = service("  model:\n    name: d\n  template:\n    name: dt\n");
-    let lock = "discovery:\n  - template: dt\n    modelSources: [{modelId: org/d, sourceUri: hf://org/d}]\n";
+    let lock = "discovery:\n  - template: dt\n    modelSources: [{modelId: org/d, sourceUri: hf://org/d}]\n    profile: {metadata: {gpuCount: 1}}\n";
     let dir = tree(&[
         ("d.yaml", DISCOVERED.as_bytes()),
         ("s.yaml", svc.as_bytes()),
@@ -680,7 +680,8 @@ fn lock_file_problems() {
         2,
         "InvalidLockFile",
     );
-    let lock = "discovery:\n  - template: gone\n    modelSources: []\n";
+    let lock =
+        "discovery:\n  - template: gone\n    modelSources: []\n    profile: {metadata: {}}\n";
     let dir = tree(&[("aim.lock.yaml", lock.as_bytes())]);
     let out = render(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0));
@@ -689,7 +690,7 @@ fn lock_file_problems() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stale = "discovery:\n  - template: dt\n    specHash: \"0000000000000000\"\n    modelSources: [{modelId: org/d, sourceUri: hf://org/d, size: 1Gi}]\n";
+    let stale = "discovery:\n  - template: dt\n    specHash: \"0000000000000000\"\n    modelSources: [{modelId: org/d, sourceUri: hf://org/d, size: 1Gi}]\n    profile: {metadata: {}}\n";
     let dir = tree(&[
         ("d.yaml", DISCOVERED.as_bytes()),
         ("aim.lock.yaml", stale.as_bytes()),

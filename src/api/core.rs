@@ -62,14 +62,15 @@ pub struct FieldSelector {
     pub field_path: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceFieldSelector {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     pub resource: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub divisor: Option<Quantity>,
+    /// A Quantity struct in Go, never omitted: `"0"` when unset (the operator hashes it).
+    #[serde(default = "zero")]
+    pub divisor: Quantity,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -88,6 +89,10 @@ pub struct FileKeySelector {
 pub struct LocalObjectReference {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+}
+
+fn zero() -> Quantity {
+    Quantity::from_int(0, super::quantity::Format::DecimalSI)
 }
 
 fn is_empty(v: &Option<String>) -> bool {

@@ -56,8 +56,8 @@ pub struct Discovery {
     pub spec_hash: Option<String>,
     #[serde(default)]
     pub model_sources: Vec<ModelSource>,
-    #[serde(default)]
-    pub profile: Option<DiscoveredProfile>,
+    /// Required: discovery always reports a profile, and the GPU count comes from it.
+    pub profile: DiscoveredProfile,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

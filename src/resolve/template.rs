@@ -147,11 +147,7 @@ pub fn status(
         let d = lock
             .discovery_for(ns, &t.name)
             .ok_or(StatusError::NeedsDiscovery)?;
-        let p = d
-            .profile
-            .as_ref()
-            .map(|p| p.metadata.clone())
-            .unwrap_or_default();
+        let p = d.profile.metadata.clone();
         let count = p.gpu_count;
         (p, d.model_sources.clone(), count)
     };
@@ -306,9 +302,15 @@ pub fn image_metadata<'a>(
     spec: &'a ModelSpec,
     lock: &'a Lock,
 ) -> Option<&'a crate::api::aim::ImageMetadata> {
-    spec.image_metadata
-        .as_ref()
-        .or_else(|| lock.images.get(&spec.image))
+    // §2.3: with extraction off nothing is read from the registry, so nothing from the lock.
+    let extract = spec.discovery.as_ref().is_none_or(|d| d.extract_metadata);
+    spec.image_metadata.as_ref().or_else(|| {
+        if extract {
+            lock.images.get(&spec.image)
+        } else {
+            None
+        }
+    })
 }
 
 /// The templates a model creates (cache-model.md §2.4).
@@ -495,15 +497,8 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
         let env = if !namespaced {
             Vec::new()
         } else if let Some(ct) = ct {
-            let mut errs = Vec::new();
-            let base =
-                super::env::layer_entries(&spec.env, &super::env::Layer::SystemDefault, |_| None);
-            let over =
-                super::env::layer_entries(&ct.env, &super::env::Layer::SystemDefault, |_| None);
-            super::env::merge_env(base, &over, &mut errs)
-                .into_iter()
-                .map(|e| e.var)
-                .collect()
+            // §2.6: a plain mergeEnv, no JSON keys.
+            super::env::merge_env_plain(&spec.env, &ct.env)
         } else {
             spec.env.clone()
         };
