@@ -227,12 +227,12 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
                     users.push((sp.namespace.to_owned(), sp.name.to_owned()));
                 }
                 // Said once per cache, at the first service that disagrees.
-                if existing.spec.env != cache.spec.env && conflicted.insert(key.clone()) {
+                if existing.spec != cache.spec && conflicted.insert(key.clone()) {
                     diags.push(
                         Diagnostic::warning(
                             "SharedCacheConflict",
                             format!(
-                                "services sharing AIMTemplateCache {} set different env (the download env): in the cluster the last one applied wins; aimc keeps the first service's by name",
+                                "services sharing AIMTemplateCache {} give it different specs (env, storage class or runtime config): in the cluster the last one applied wins; aimc keeps the first service's by name",
                                 cache.name
                             ),
                         )
@@ -255,17 +255,49 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
         if !t.spec.caching.as_ref().is_some_and(|c| c.enabled) {
             continue;
         }
-        let Ok(st) = template::status(t, inp.inventory, inp.lock) else {
-            continue;
+        // §4.7: cached when the spec lists sources, or once discovery found some; §4.3:
+        // nothing is planned while the template's GPU is not available.
+        let sources = match template::status(t, inp.inventory, inp.lock) {
+            Ok(st) if st.available.is_err() => continue,
+            Ok(st) => st.model_sources,
+            Err(template::StatusError::NeedsInventory) if !t.spec.model_sources.is_empty() => {
+                t.spec.model_sources.clone()
+            }
+            Err(e) => {
+                let e = template::status_error(t, e);
+                diags.push(
+                    Diagnostic::error(
+                        e.code,
+                        format!(
+                            "{} (it has spec.caching.enabled, so it owns a template cache)",
+                            e.message
+                        ),
+                    )
+                    .at(t.location.as_ref().map(SrcRef::location))
+                    .help("supply the template's model sources"),
+                );
+                continue;
+            }
         };
-        if st.model_sources.is_empty() || caches.contains_key(&(ns.clone(), t.name.clone())) {
+        if sources.is_empty() || caches.contains_key(&(ns.clone(), t.name.clone())) {
             continue;
         }
+        let template_config = (inp.config)(
+            ns,
+            t.spec
+                .runtime_config_name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default"),
+        );
+        let lp = template_config
+            .as_ref()
+            .and_then(|c| c.spec.label_propagation.as_ref());
         let mut labels = BTreeMap::new();
         labels::stamp(
             &mut labels,
             &t.labels,
-            None,
+            lp.map(|l| (l.enabled, l.r#match.as_slice())),
             "aim-service-template-controller",
             ("aim.eai.amd.com/service-template.name", &t.name),
         );
@@ -279,6 +311,8 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
                 .map(|c| c.env.clone())
                 .unwrap_or_default(),
             runtime_config_name: t.spec.runtime_config_name.clone().filter(|s| !s.is_empty()),
+            // The CRD default, written out as the API server stores it.
+            mode: Some("Shared".into()),
             ..Default::default()
         };
         let template_uid = uid(
@@ -287,7 +321,7 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
             "AIMServiceTemplate",
             Some(ns),
             &t.name,
-            None,
+            t.uid.as_deref(),
         );
         caches.insert(
             (ns.clone(), t.name.clone()),
@@ -311,7 +345,7 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
                     uid: template_uid,
                 }),
                 origin: CacheOrigin::Template(t.name.clone()),
-                sources: st.model_sources,
+                sources,
                 artifacts: Vec::new(),
             },
         );
@@ -326,6 +360,17 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
             continue;
         };
         let ns = obj.key.namespace.clone().unwrap_or_default();
+        if config_missing(inp.index, &ns, spec.runtime_config_name.as_deref()) {
+            diags.push(
+                Diagnostic::error(
+                    "ConfigNotFound",
+                    format!("ConfigNotFound: RuntimeConfig {} not found: AIMTemplateCache {} creates no artifacts", spec.runtime_config_name.as_deref().unwrap_or(""), obj.key.name),
+                )
+                .at(Some(obj.loc_of(&["spec", "runtimeConfigName"])))
+                .help("create the runtime config, or remove runtimeConfigName"),
+            );
+            continue;
+        }
         let Some(t) = written_cache_template(inp.catalog, &ns, spec) else {
             diags.push(
                 Diagnostic::warning("CacheTemplateNotFound", format!("template {:?} of AIMTemplateCache {} does not exist in its scope: the cache fails and downloads nothing", spec.template_name, obj.key.name))
@@ -385,21 +430,54 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
     }
 
     let artifacts = plan_artifacts(inp, &mut caches, diags);
+    // Which cache each InferenceService mounts (service.md §7.7): a Dedicated service its own;
+    // a Shared one the best of the Shared caches of its template in the namespace — all
+    // Ready in the steady state, so the first the operator lists, by name.
+    let mut shared_by_template: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for c in caches.values().filter(|c| c.mode == Mode::Shared) {
+        shared_by_template
+            .entry((c.namespace.as_str(), c.spec.template_name.as_str()))
+            .or_default()
+            .push(c.name.as_str());
+    }
+    let mut warned = std::collections::BTreeSet::new();
     let service_mounts = service_cache
         .into_iter()
         .map(|key| {
-            let key = key?;
-            let cache = caches.get(&key)?;
-            let mounts = cache
+            let own = caches.get(&key?)?;
+            let chosen = match own.mode {
+                Mode::Dedicated => own,
+                Mode::Shared => {
+                    let names = shared_by_template.get(&(own.namespace.as_str(), own.spec.template_name.as_str()))?;
+                    let first = names.iter().min()?;
+                    if names.len() > 1 && warned.insert((own.namespace.clone(), own.spec.template_name.clone())) {
+                        diags.push(
+                            Diagnostic::warning(
+                                "CacheChoiceAmbiguous",
+                                format!(
+                                    "{} Shared template caches of template {} in namespace {} could serve its services ({}); the operator mounts the first it lists, aimc takes {first}",
+                                    names.len(),
+                                    own.spec.template_name,
+                                    own.namespace,
+                                    names.join(", ")
+                                ),
+                            )
+                            .help("keep one Shared cache per template and namespace (spec.caching.enabled on the template also creates one)"),
+                        );
+                    }
+                    caches.get(&(own.namespace.clone(), (*first).to_owned()))?
+                }
+            };
+            // The operator's status.artifacts is a map by artifact name: one mount each.
+            let mut seen = std::collections::BTreeSet::new();
+            let mounts = chosen
                 .sources
                 .iter()
-                .zip(&cache.artifacts)
-                .map(|(s, a)| Mount {
-                    artifact: a.clone(),
-                    mount_path: mount_path(&s.model_id, &naming::rfc1123(a)),
-                })
+                .zip(&chosen.artifacts)
+                .filter(|(_, a)| seen.insert(a.as_str()))
+                .map(|(s, a)| Mount { artifact: a.clone(), mount_path: mount_path(&s.model_id, &naming::rfc1123(a)) })
                 .collect();
-            Some((cache.name.clone(), mounts))
+            Some((chosen.name.clone(), mounts))
         })
         .collect();
     CachingPlan {
@@ -534,13 +612,38 @@ fn service_cache_object(
     }
 }
 
-fn written_artifacts(inp: &Inputs) -> Vec<Artifact> {
+/// Whether a non-default runtime config name exists in neither scope (cache-model.md §1.3:
+/// `ConfigNotFound` blocks every child of the object).
+pub fn config_missing(index: &Index, namespace: &str, name: Option<&str>) -> bool {
+    let Some(name) = name.filter(|n| !n.is_empty() && *n != "default") else {
+        return false;
+    };
+    index
+        .aim(crate::api::AimKind::RuntimeConfig, Some(namespace), name)
+        .is_none()
+        && index
+            .aim(crate::api::AimKind::ClusterRuntimeConfig, None, name)
+            .is_none()
+}
+
+fn written_artifacts(inp: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Artifact> {
     let mut out = Vec::new();
     for obj in inp.index.aim_of_kind(crate::api::AimKind::Artifact, None) {
         let Some(AimSpec::Artifact(spec)) = obj.aim.as_ref().map(|a| &a.spec) else {
             continue;
         };
         let ns = obj.key.namespace.clone().unwrap_or_default();
+        if config_missing(inp.index, &ns, spec.runtime_config_name.as_deref()) {
+            diags.push(
+                Diagnostic::error(
+                    "ConfigNotFound",
+                    format!("ConfigNotFound: RuntimeConfig {} not found: AIMArtifact {} gets no PVC or download Job", spec.runtime_config_name.as_deref().unwrap_or(""), obj.key.name),
+                )
+                .at(Some(obj.loc_of(&["spec", "runtimeConfigName"])))
+                .help("create the runtime config, or remove runtimeConfigName"),
+            );
+            continue;
+        }
         out.push(Artifact {
             uid: uid(
                 inp.lock,
@@ -597,7 +700,7 @@ fn plan_artifacts(
     caches: &mut BTreeMap<(String, String), Cache>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Artifact> {
-    let mut artifacts = written_artifacts(inp);
+    let mut artifacts = written_artifacts(inp, diags);
     // (namespace, source URI) → artifacts, so each lookup is not a scan of all artifacts.
     let mut by_uri: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, a) in artifacts.iter().enumerate() {
@@ -609,41 +712,75 @@ fn plan_artifacts(
     for cache in caches.values_mut() {
         let mut missing_index = 0;
         let mut chosen = Vec::with_capacity(cache.sources.len());
+        // Artifacts this cache creates become reusable for later caches only: the operator
+        // computes the missing sources of one cache in one pass.
+        let mut created_here: Vec<usize> = Vec::new();
+        let mut seen_uris = std::collections::BTreeSet::new();
         for s in &cache.sources {
             let uri = s.source_uri.clone().unwrap_or_default();
+            if !seen_uris.insert(uri.clone()) {
+                diags.push(
+                    Diagnostic::warning(
+                        "DuplicateModelSource",
+                        format!(
+                            "template {} lists {uri} twice: one artifact, mounted once",
+                            cache.spec.template_name
+                        ),
+                    )
+                    .help("list each model source once"),
+                );
+            }
             let sc = cache.spec.storage_class_name.clone().unwrap_or_default();
+            let sc_ok = |a: &Artifact| {
+                sc.is_empty() || a.spec.storage_class_name.as_deref().unwrap_or("") == sc
+            };
             let by_source = by_uri.get(&(cache.namespace.clone(), uri.clone()));
             let reusable: Vec<&Artifact> = by_source
                 .into_iter()
                 .flatten()
                 .filter_map(|&i| artifacts.get(i))
+                .filter(|a| sc_ok(a))
                 .filter(|a| match cache.mode {
-                    Mode::Shared => {
-                        a.owner.is_none()
-                            && (sc.is_empty()
-                                || a.spec.storage_class_name.as_deref().unwrap_or("") == sc)
-                    }
-                    Mode::Dedicated => a.owner.as_ref().is_some_and(|o| o.name == cache.name),
+                    Mode::Shared => a.owner.is_none(),
+                    // Owned by this very cache: its UID, not just its name.
+                    Mode::Dedicated => a.owner.as_ref().is_some_and(|o| {
+                        o.kind == "AIMTemplateCache" && o.uid.value == cache.uid.value
+                    }),
                 })
                 .collect();
-            if let Some(first) = reusable.iter().map(|a| a.name.as_str()).min() {
+            let env = merge_env_plain(&cache.spec.env, &s.env);
+            if let Some(first) = reusable.iter().min_by(|a, b| a.name.cmp(&b.name)) {
                 if reusable.len() > 1 {
                     diags.push(
                         Diagnostic::warning(
                             "ArtifactReuseAmbiguous",
                             format!(
-                                "AIMTemplateCache {} could reuse {} artifacts for {uri}; the operator takes the first it lists, aimc takes {first}",
+                                "AIMTemplateCache {} could reuse {} artifacts for {uri}; the operator takes the first it lists, aimc takes {}",
                                 cache.name,
-                                reusable.len()
+                                reusable.len(),
+                                first.name
                             ),
                         )
                         .help("keep one artifact per source URI and storage class in a namespace"),
                     );
                 }
-                chosen.push(first.to_owned());
+                // The operator does not compare env when reusing: credentials this cache
+                // would pass to the download do not reach it.
+                if first.spec.env != env {
+                    diags.push(
+                        Diagnostic::warning(
+                            "SharedArtifactEnv",
+                            format!(
+                                "AIMTemplateCache {} reuses AIMArtifact {} for {uri}, whose download env differs from this cache's; the artifact's env is used",
+                                cache.name, first.name
+                            ),
+                        )
+                        .help("give the caches of one source the same env, or put credentials in the runtime config"),
+                    );
+                }
+                chosen.push(first.name.clone());
                 continue;
             }
-            let env = merge_env_plain(&cache.spec.env, &s.env);
             let dedicated = (cache.mode == Mode::Dedicated).then_some(cache.name.as_str());
             let name = artifact_name(&uri, &env, &sc, dedicated);
             let mut labels = BTreeMap::new();
@@ -694,10 +831,7 @@ fn plan_artifacts(
                 model_download_image: Some(DOWNLOADER_IMAGE.into()),
                 ..Default::default()
             };
-            by_uri
-                .entry((cache.namespace.clone(), spec.source_uri.clone()))
-                .or_default()
-                .push(artifacts.len());
+            created_here.push(artifacts.len());
             artifacts.push(Artifact {
                 uid: uid(
                     inp.lock,
@@ -721,6 +855,14 @@ fn plan_artifacts(
             });
             chosen.push(name);
             missing_index += 1;
+        }
+        for i in created_here {
+            if let Some(a) = artifacts.get(i) {
+                by_uri
+                    .entry((a.namespace.clone(), a.spec.source_uri.clone()))
+                    .or_default()
+                    .push(i);
+            }
         }
         cache.artifacts = chosen;
     }

@@ -103,17 +103,27 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
     let mut models: Vec<Option<Result<ModelRef, model::ModelError>>> = vec![None; services.len()];
     let mut created: BTreeMap<(String, String), CreatedModel> = BTreeMap::new();
     for image_phase in [false, true] {
-        let custom: Vec<CreatedModel> = if image_phase {
-            created.values().filter(|c| c.custom).cloned().collect()
-        } else {
-            Vec::new()
-        };
+        // Custom models by (namespace, image), so each image service looks at its own few.
+        let mut custom: BTreeMap<(String, String), Vec<CreatedModel>> = BTreeMap::new();
+        if image_phase {
+            for c in created.values().filter(|c| c.custom) {
+                custom
+                    .entry((c.namespace.clone(), c.spec.image.clone()))
+                    .or_default()
+                    .push(c.clone());
+            }
+        }
         for (i, (obj, spec)) in services.iter().enumerate() {
             if uses_image(spec) != image_phase {
                 continue;
             }
             let ns = obj.key.namespace.as_deref().unwrap_or_default();
-            let m = model::resolve(index, ns, spec, &custom);
+            let image = spec.model.image.as_deref().unwrap_or("").trim();
+            let same_image = custom
+                .get(&(ns.to_owned(), image.to_owned()))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let m = model::resolve(index, ns, spec, same_image);
             if let Ok(ModelRef::Created(c)) = &m {
                 created
                     .entry((c.namespace.clone(), c.name.clone()))
@@ -166,6 +176,7 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
             .unwrap_or(Ok(None));
         let mut d = Vec::new();
         let plan = resolve_service(
+            index,
             &catalog,
             lock,
             inventory.as_ref(),
@@ -286,11 +297,33 @@ fn check_lock(
     }
 }
 
+/// A template whose non-default runtime config exists in neither scope is never Ready
+/// (cache-model.md §1.3): the config's name, if so.
+fn missing_template_config<'t>(index: &Index, t: &'t Template) -> Option<&'t str> {
+    let name = t
+        .spec
+        .runtime_config_name
+        .as_deref()
+        .filter(|n| !n.is_empty() && *n != "default")?;
+    let ns = match &t.scope {
+        template::Scope::Namespace(ns) => Some(ns.as_str()),
+        template::Scope::Cluster => None,
+    };
+    let found = ns
+        .and_then(|ns| index.aim(AimKind::RuntimeConfig, Some(ns), name))
+        .is_some()
+        || index
+            .aim(AimKind::ClusterRuntimeConfig, None, name)
+            .is_some();
+    (!found).then_some(name)
+}
+
 type RcResult = Result<Option<Arc<MergedConfig>>, String>;
 type ConfigMemo = std::cell::RefCell<BTreeMap<(String, String), Option<Arc<MergedConfig>>>>;
 
 #[allow(clippy::too_many_arguments)]
 fn resolve_service<'a>(
+    index: &Index,
     catalog: &Catalog,
     lock: &Lock,
     inventory: Option<&Inventory>,
@@ -417,7 +450,32 @@ fn resolve_service<'a>(
                     .at(at(obj, &["spec", "template", "name"]))
                     .help("choose a template for a GPU the cluster has, or add the Node objects that have it"),
             ),
-            Ok(()) => plan.template = Some((t.clone(), st)),
+            Ok(()) if st.model_sources.is_empty() => diags.push(
+                Diagnostic::error(
+                    "NoModelSources",
+                    format!(
+                        "{} {} has no model sources: the operator creates no template cache for it, so it never creates the InferenceService",
+                        t.kind().name(),
+                        t.name
+                    ),
+                )
+                .at(t.location.as_ref().map(crate::load::SrcRef::location).or_else(|| at(obj, &["spec", "template"])))
+                .help("list the model's weights in spec.modelSources, or check the template's discovery result in aim.lock.yaml"),
+            ),
+            Ok(()) => {
+                if let Some(name) = missing_template_config(index, t) {
+                    diags.push(
+                        Diagnostic::error(
+                            "ConfigNotFound",
+                            format!("ConfigNotFound: RuntimeConfig {name} not found (runtimeConfigName of {} {}): the template never becomes Ready", t.kind().name(), t.name),
+                        )
+                        .at(t.location.as_ref().map(crate::load::SrcRef::location).or_else(|| at(obj, &["spec", "template"])))
+                        .help(format!("create AIMRuntimeConfig or AIMClusterRuntimeConfig {name:?}, or remove the template's runtimeConfigName")),
+                    );
+                } else {
+                    plan.template = Some((t.clone(), st));
+                }
+            }
         },
     }
     if let Some((t, _)) = &plan.template {

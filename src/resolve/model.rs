@@ -145,6 +145,12 @@ fn resolve_image<'a>(
                 other => format!("{} (cluster)", other.name()),
             })
             .collect();
+        // Bounded: with thousands of matching models the message would be quadratic output.
+        let shown = list.len().min(5);
+        let mut list: Vec<String> = list.into_iter().take(shown).collect();
+        if matches.len() > shown {
+            list.push(format!("and {} more", matches.len() - shown));
+        }
         return Err(ModelError {
             code: "MultipleModelsForImage",
             message: format!(

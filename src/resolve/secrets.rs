@@ -171,22 +171,30 @@ pub fn artifact_needs(a: &Artifact) -> Vec<SecretNeed> {
 
 /// Pull secrets of cluster-scoped models and model sources, which the operator reads from
 /// its own namespace (cache-model.md §1.2, §6).
-/// Pull secrets of written models, model sources and cluster templates: cluster-scoped
-/// objects read theirs from the operator namespace, AIMModels from their own (cache-model.md
-/// §1.2, §6). Derived objects (a source's models) point at the source that lists them.
+/// Pull secrets the operator reads for models and model sources (cache-model.md §6): a
+/// model's for metadata extraction and discovery, from its namespace or, cluster-scoped,
+/// the operator namespace; a source's for registry listings. Templates' own pull secrets
+/// are never read. A model that needs no registry access (metadata given, extraction off or
+/// only inline sources) needs none.
 fn model_pull_secret_needs(index: &Index, config: &ProjectConfig) -> Vec<SecretNeed> {
     let mut out = Vec::new();
     for kind in [
         AimKind::Model,
         AimKind::ClusterModel,
         AimKind::ClusterModelSource,
-        AimKind::ClusterServiceTemplate,
     ] {
         for obj in index.aim_of_kind(kind, None).filter(|o| !o.derived) {
             let secrets = match obj.aim.as_ref().map(|a| &a.spec) {
-                Some(AimSpec::Model(m)) => &m.image_pull_secrets,
+                Some(AimSpec::Model(m)) => {
+                    let extracts = m.image_metadata.is_none()
+                        && m.discovery.as_ref().is_none_or(|d| d.extract_metadata);
+                    let discovers = m.model_sources.is_empty();
+                    if !extracts && !discovers {
+                        continue;
+                    }
+                    &m.image_pull_secrets
+                }
                 Some(AimSpec::ClusterModelSource(s)) => &s.image_pull_secrets,
-                Some(AimSpec::Template(t)) => &t.image_pull_secrets,
                 _ => continue,
             };
             let namespace = obj

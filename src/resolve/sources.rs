@@ -19,6 +19,18 @@ pub fn expand(index: &mut Index, lock: &Lock) -> Vec<Diagnostic> {
         .cloned()
         .collect();
     let mut created = Vec::new();
+    // Sources have no runtimeConfigName: the cluster's `default` config decides which user
+    // labels propagate (§1.4).
+    let mut ignored = Vec::new();
+    let default_config = super::runtime_config::resolve(index, None, "default", &mut ignored)
+        .ok()
+        .flatten();
+    let patterns: Option<Vec<String>> = default_config
+        .and_then(|c| c.spec.label_propagation)
+        .filter(|l| l.enabled && !l.r#match.is_empty())
+        .map(|l| l.r#match);
+    let propagate =
+        patterns.map(|p| move |key: &str| p.iter().any(|pat| super::labels::glob_match(pat, key)));
     for src in &sources {
         let Some(AimSpec::ClusterModelSource(spec)) = src.aim.as_ref().map(|a| &a.spec) else {
             continue;
@@ -44,7 +56,7 @@ pub fn expand(index: &mut Index, lock: &Lock) -> Vec<Diagnostic> {
             versions: &spec.versions,
             max_models: usize::try_from(spec.max_models.unwrap_or(100)).unwrap_or(0),
             image_pull_secrets: &secrets,
-            propagate_label: None,
+            propagate_label: propagate.as_ref().map(|f| f as &dyn Fn(&str) -> bool),
         };
         let existing: Vec<String> = index
             .aim_of_kind(AimKind::ClusterModel, None)

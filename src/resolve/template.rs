@@ -30,6 +30,8 @@ pub struct Template {
     pub generated_by: Option<String>,
     /// The generating model's labels (its `aim.eai.amd.com/*` ones propagate to the template).
     pub parent_labels: BTreeMap<String, String>,
+    /// `metadata.uid` when the template is written with one.
+    pub uid: Option<String>,
 }
 
 impl Template {
@@ -294,6 +296,7 @@ fn from_object(obj: &Object, kind: AimKind) -> Option<Template> {
         location: Some(obj.src(&[])),
         generated_by: None,
         parent_labels: BTreeMap::new(),
+        uid: obj.aim.as_ref().and_then(|a| a.meta.uid.clone()),
     })
 }
 
@@ -374,6 +377,7 @@ pub fn generated(
                 location: None,
                 generated_by: Some(model_name.to_owned()),
                 parent_labels: BTreeMap::new(),
+                uid: None,
             });
         }
         if !spec.custom_templates.is_empty() {
@@ -527,6 +531,7 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
             location: None,
             generated_by: Some(model_name.to_owned()),
             parent_labels: BTreeMap::new(),
+            uid: None,
         });
     }
     out
