@@ -13,7 +13,5 @@ fn main() -> ExitCode {
             });
         }
     };
-    ExitCode::from(match &cli.command {
-        aimc::cli::Command::Render(args) => aimc::cli::render::run(args),
-    })
+    ExitCode::from(cli.command.run())
 }

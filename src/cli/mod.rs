@@ -1,5 +1,8 @@
 //! Command-line definitions; one module per subcommand.
 
+pub mod completions;
+pub mod diff;
+pub mod explain;
 pub mod render;
 
 use clap::{Parser, Subcommand};
@@ -29,4 +32,25 @@ pub struct Cli {
 pub enum Command {
     /// Render the Kubernetes objects the AIM operator would create for a tree of AIM resources.
     Render(render::RenderArgs),
+    /// Compare the rendered objects with a golden directory or with a git revision.
+    Diff(diff::DiffArgs),
+    /// Explain where every env var, secret and setting of a rendered object came from.
+    Explain(explain::ExplainArgs),
+    /// Print shell completions.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+impl Command {
+    /// Runs the subcommand; the exit code follows [`exit`].
+    pub fn run(&self) -> u8 {
+        match self {
+            Command::Render(a) => render::run(a),
+            Command::Diff(a) => diff::run(a),
+            Command::Explain(a) => explain::run(a),
+            Command::Completions(a) => completions::run(a),
+            Command::Man => completions::man(),
+        }
+    }
 }
