@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod diag;
 pub mod emit;
+pub mod explain;
 pub mod golden;
 pub mod load;
 pub mod naming;
