@@ -360,15 +360,13 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
             continue;
         };
         let ns = obj.key.namespace.clone().unwrap_or_default();
-        if config_missing(inp.index, &ns, spec.runtime_config_name.as_deref()) {
-            diags.push(
-                Diagnostic::error(
-                    "ConfigNotFound",
-                    format!("ConfigNotFound: RuntimeConfig {} not found: AIMTemplateCache {} creates no artifacts", spec.runtime_config_name.as_deref().unwrap_or(""), obj.key.name),
-                )
-                .at(Some(obj.loc_of(&["spec", "runtimeConfigName"])))
-                .help("create the runtime config, or remove runtimeConfigName"),
-            );
+        if let Some(d) = missing_config(
+            inp.index,
+            obj,
+            spec.runtime_config_name.as_deref(),
+            "creates no artifacts",
+        ) {
+            diags.push(d);
             continue;
         }
         let Some(t) = written_cache_template(inp.catalog, &ns, spec) else {
@@ -626,6 +624,30 @@ pub fn config_missing(index: &Index, namespace: &str, name: Option<&str>) -> boo
             .is_none()
 }
 
+/// `ConfigNotFound` for a written object whose runtime config is missing; `consequence`
+/// says what the operator then does not create.
+fn missing_config(
+    index: &Index,
+    obj: &Object,
+    name: Option<&str>,
+    consequence: &str,
+) -> Option<Diagnostic> {
+    let ns = obj.key.namespace.as_deref().unwrap_or_default();
+    config_missing(index, ns, name).then(|| {
+        Diagnostic::error(
+            "ConfigNotFound",
+            format!(
+                "ConfigNotFound: RuntimeConfig {} not found: {} {} {consequence}",
+                name.unwrap_or(""),
+                obj.key.kind,
+                obj.key.name
+            ),
+        )
+        .at(Some(obj.loc_of(&["spec", "runtimeConfigName"])))
+        .help("create the runtime config, or remove runtimeConfigName")
+    })
+}
+
 fn written_artifacts(inp: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Artifact> {
     let mut out = Vec::new();
     for obj in inp.index.aim_of_kind(crate::api::AimKind::Artifact, None) {
@@ -633,15 +655,13 @@ fn written_artifacts(inp: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Artifact>
             continue;
         };
         let ns = obj.key.namespace.clone().unwrap_or_default();
-        if config_missing(inp.index, &ns, spec.runtime_config_name.as_deref()) {
-            diags.push(
-                Diagnostic::error(
-                    "ConfigNotFound",
-                    format!("ConfigNotFound: RuntimeConfig {} not found: AIMArtifact {} gets no PVC or download Job", spec.runtime_config_name.as_deref().unwrap_or(""), obj.key.name),
-                )
-                .at(Some(obj.loc_of(&["spec", "runtimeConfigName"])))
-                .help("create the runtime config, or remove runtimeConfigName"),
-            );
+        if let Some(d) = missing_config(
+            inp.index,
+            obj,
+            spec.runtime_config_name.as_deref(),
+            "gets no PVC or download Job",
+        ) {
+            diags.push(d);
             continue;
         }
         out.push(Artifact {

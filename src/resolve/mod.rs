@@ -300,22 +300,13 @@ fn check_lock(
 /// A template whose non-default runtime config exists in neither scope is never Ready
 /// (cache-model.md §1.3): the config's name, if so.
 fn missing_template_config<'t>(index: &Index, t: &'t Template) -> Option<&'t str> {
-    let name = t
-        .spec
-        .runtime_config_name
-        .as_deref()
-        .filter(|n| !n.is_empty() && *n != "default")?;
-    let ns = match &t.scope {
-        template::Scope::Namespace(ns) => Some(ns.as_str()),
-        template::Scope::Cluster => None,
+    let name = t.spec.runtime_config_name.as_deref();
+    let missing = match &t.scope {
+        template::Scope::Namespace(ns) => cache::config_missing(index, ns, name),
+        // A cluster template has no namespace to look in: only the cluster config counts.
+        template::Scope::Cluster => cache::config_missing(index, "", name),
     };
-    let found = ns
-        .and_then(|ns| index.aim(AimKind::RuntimeConfig, Some(ns), name))
-        .is_some()
-        || index
-            .aim(AimKind::ClusterRuntimeConfig, None, name)
-            .is_some();
-    (!found).then_some(name)
+    missing.then_some(name).flatten()
 }
 
 type RcResult = Result<Option<Arc<MergedConfig>>, String>;
