@@ -1,5 +1,7 @@
 //! One diagnostic model for every phase. Reporters render it; nothing else formats errors.
 
+pub mod report;
+
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
