@@ -4,6 +4,7 @@ pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod render;
+pub mod validate;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Render the Kubernetes objects the AIM operator would create for a tree of AIM resources.
     Render(render::RenderArgs),
+    /// Validate the inputs and the rendered output; report in text, JSON, GitHub or SARIF.
+    Validate(validate::ValidateArgs),
     /// Compare the rendered objects with a golden directory or with a git revision.
     Diff(diff::DiffArgs),
     /// Explain where every env var, secret and setting of a rendered object came from.
@@ -47,6 +50,7 @@ impl Command {
     pub fn run(&self) -> u8 {
         match self {
             Command::Render(a) => render::run(a),
+            Command::Validate(a) => validate::run(a),
             Command::Diff(a) => diff::run(a),
             Command::Explain(a) => explain::run(a),
             Command::Completions(a) => completions::run(a),

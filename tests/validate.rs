@@ -1,0 +1,107 @@
+//! `aimc validate`: inputs and output checked, reported in every CI format.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+fn validate(cwd: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("aimc")
+        .expect("bin")
+        .current_dir(cwd)
+        .arg("validate")
+        .args(args)
+        .env_remove("ARGOCD_APP_NAMESPACE")
+        .env_remove("ARGOCD_ENV_AIMC_STRICT")
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+const MODEL: &str = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModel
+metadata: {name: m}
+spec: {image: 'ghcr.io/amd/m:1', discovery: {createServiceTemplates: false}}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterServiceTemplate
+metadata: {name: t}
+spec: {modelName: m, type: optimized, modelSources: [{modelId: org/m, sourceUri: hf://org/m, size: 1Gi}]}
+";
+
+const BROKEN: &str = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns}
+spec:
+  model: {name: nope}
+";
+
+#[test]
+fn every_example_validates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for ex in [
+        "private-registries",
+        "hf-private",
+        "catalog",
+        "custom-model",
+    ] {
+        let (code, out) = validate(&root.join(ex), &[]);
+        assert_eq!(code, 0, "{ex}: {out}");
+    }
+}
+
+#[test]
+fn named_files_report_only_themselves_and_skip_non_aim_yaml() {
+    let dir = tree(&[("m.yaml", MODEL), ("apps/broken.yaml", BROKEN), ("other/values.yaml", "replicaCount: 2\n"), ("ok.yaml", "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMService\nmetadata: {name: ok, namespace: ns}\nspec: {model: {name: m}}\n")]);
+    let (code, out) = validate(dir.path(), &["ok.yaml", "other/values.yaml"]);
+    assert_eq!(code, 0, "the broken file is not named: {out}");
+    let (code, out) = validate(dir.path(), &["apps/broken.yaml"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("apps/broken.yaml:5:") && out.contains("error[ModelNotFound]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ci_formats() {
+    let dir = tree(&[("m.yaml", MODEL), ("apps/broken.yaml", BROKEN)]);
+    let d = dir.path().to_string_lossy().into_owned();
+    let (code, json) = validate(dir.path(), &[&d, "--format", "json"]);
+    assert_eq!(code, 1);
+    let first: serde_json::Value = serde_json::from_str(
+        json.lines()
+            .find(|l| l.contains("ModelNotFound"))
+            .expect("json line"),
+    )
+    .expect("json");
+    assert_eq!(
+        (first["file"].as_str(), first["line"].as_u64()),
+        (Some("apps/broken.yaml"), Some(5))
+    );
+    let (_, gh) = validate(dir.path(), &[&d, "--format", "github"]);
+    assert!(
+        gh.lines()
+            .any(|l| l.starts_with("::error file=apps/broken.yaml,line=5,")),
+        "{gh}"
+    );
+    let (_, sarif) = validate(dir.path(), &[&d, "--format", "sarif"]);
+    let v: serde_json::Value = serde_json::from_str(&sarif).expect("sarif json");
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .any(|r| r["ruleId"] == "ModelNotFound"));
+}
