@@ -105,3 +105,50 @@ fn ci_formats() {
         .iter()
         .any(|r| r["ruleId"] == "ModelNotFound"));
 }
+
+#[test]
+fn policy_literal_credentials_plain_secrets_and_registry_coverage() {
+    let svc = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns}
+spec:
+  model: {image: 'registry.example.com/aim/m:1'}
+  template: {name: t}
+  imagePullSecrets: [{name: dockerhub}]
+  env:
+    - name: HF_TOKEN
+      value: hf_MARKER_LEAK
+";
+    let secret = "apiVersion: v1
+kind: Secret
+metadata:
+  name: dockerhub
+  namespace: ns
+  annotations: {aimc.eai.amd.com/registries: docker.io}
+stringData:
+  password: MARKER_PASSWORD
+";
+    let dir = tree(&[("m.yaml", MODEL), ("s.yaml", svc), ("secret.yaml", secret)]);
+    let d = dir.path().to_string_lossy().into_owned();
+    let (code, out) = validate(dir.path(), &[&d]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "s.yaml:10:14: error[LiteralCredential]: HF_TOKEN is written as a literal value"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("valueFrom"), "suggests secretKeyRef: {out}");
+    assert!(
+        out.contains("secret.yaml:1:1: warning[PlainSecret]"),
+        "{out}"
+    );
+    assert!(out.contains("info[RegistryNotCovered]: image registry.example.com/aim/m:1 comes from registry.example.com"), "{out}");
+    for fmt in ["text", "json", "github", "sarif"] {
+        let (_, out) = validate(dir.path(), &[&d, "--format", fmt]);
+        assert!(
+            !out.contains("MARKER"),
+            "{fmt} leaks a secret value:\n{out}"
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! Checks beyond what loading and resolution find: schemas, CEL rules, policies.
 
+pub mod policy;
+
 use crate::diag::Diagnostic;
 use crate::load::Object;
 use serde_json::Value;

@@ -65,6 +65,7 @@ pub fn validate(
         diags.extend(resolve::sources::expand(&mut loaded.index, &loaded.lock));
         let plan = resolve::resolve(&loaded.index, &loaded.config, &loaded.lock);
         diags.extend(plan.diagnostics.iter().cloned());
+        diags.extend(crate::check::policy::check(&loaded.index, &plan));
         if !args.inputs_only {
             let rendered = render::render(
                 &plan,

@@ -84,9 +84,10 @@ fn text(diags: &[Diagnostic], root: Option<&Path>, color: bool) -> String {
                     .filter(|t| !holds_secret(t))
                     .map(|t| t.lines().map(str::to_owned).collect())
             });
+            let idx = (loc.line as usize).saturating_sub(1);
             let line = lines
                 .as_ref()
-                .and_then(|l| l.get((loc.line as usize).saturating_sub(1)));
+                .and_then(|l| l.get(idx).map(|line| redact(l, idx, line)));
             if let Some(line) = line {
                 let shown: String = line.chars().take(160).collect();
                 let _ = writeln!(out, "{:>5} | {shown}", loc.line);
@@ -99,6 +100,20 @@ fn text(diags: &[Diagnostic], root: Option<&Path>, color: bool) -> String {
         }
     }
     out
+}
+
+/// A literal credential (`value:` next to a credential-like env name) is cut from a source
+/// line before it is shown.
+fn redact(lines: &[String], idx: usize, line: &str) -> String {
+    let near = lines.get(idx.saturating_sub(2)..=idx).unwrap_or_default();
+    let credential = near.iter().any(|l| {
+        l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(crate::check::policy::is_credential_name)
+    });
+    match line.find("value:") {
+        Some(i) if credential => format!("{} <redacted>", &line[..i + "value:".len()]),
+        _ => line.to_owned(),
+    }
 }
 
 fn holds_secret(text: &str) -> bool {
@@ -411,6 +426,27 @@ mod tests {
         );
         let c = render(&d, DiagFormat::Text, Some(dir.path()), true);
         assert!(c.contains("\x1b[1;31merror\x1b[0m"));
+    }
+
+    #[test]
+    fn literal_credentials_are_cut_from_source_lines() {
+        let lines: Vec<String> = [
+            "env:",
+            "  - name: HF_TOKEN",
+            "    value: hf_abc",
+            "  - {name: API_KEY, value: k}",
+            "  - name: MODE",
+            "    value: fast",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(redact(&lines, 2, &lines[2]), "    value: <redacted>");
+        assert_eq!(
+            redact(&lines, 3, &lines[3]),
+            "  - {name: API_KEY, value: <redacted>"
+        );
+        assert_eq!(redact(&lines, 5, &lines[5]), "    value: fast");
     }
 
     #[test]
