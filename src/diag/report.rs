@@ -105,8 +105,12 @@ fn text(diags: &[Diagnostic], root: Option<&Path>, color: bool) -> String {
 /// A literal credential (`value:` next to a credential-like env name) is cut from a source
 /// line before it is shown.
 fn redact(lines: &[String], idx: usize, line: &str) -> String {
-    let near = lines.get(idx.saturating_sub(2)..=idx).unwrap_or_default();
-    let credential = near.iter().any(|l| {
+    // The env entry this value belongs to: the nearest `name:` at or above it.
+    let owner = (idx.saturating_sub(2)..=idx)
+        .rev()
+        .filter_map(|i| lines.get(i))
+        .find(|l| l.contains("name:"));
+    let credential = owner.is_some_and(|l| {
         l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .any(crate::check::policy::is_credential_name)
     });
