@@ -61,11 +61,9 @@ pub type Objects = BTreeMap<ObjectKey, Object>;
 
 /// The objects of a directory in the `-o` layout (from [`super::read_dir`]). Every
 /// `*.yaml`/`*.yml`/`*.json` file is read, whatever its name; each document is one object.
-/// Diagnostics locate problems at `origin.join(file)`.
-pub fn parse_files(
-    files: &BTreeMap<PathBuf, String>,
-    origin: &Path,
-) -> Result<Objects, Vec<Diagnostic>> {
+/// Returns the objects of the valid documents and an error diagnostic for each invalid one,
+/// located at `origin.join(file)`.
+pub fn parse_files(files: &BTreeMap<PathBuf, String>, origin: &Path) -> (Objects, Vec<Diagnostic>) {
     let mut objects = Objects::new();
     let mut diags = Vec::new();
     for (rel, text) in files {
@@ -128,11 +126,7 @@ pub fn parse_files(
             );
         }
     }
-    if diags.is_empty() {
-        Ok(objects)
-    } else {
-        Err(diags)
-    }
+    (objects, diags)
 }
 
 /// Rendered objects, each at its `-o` layout path.
@@ -508,7 +502,8 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: ns\ndata:\n  k: v\n".to_owned(),
         )]
         .into();
-        let old = parse_files(&golden, Path::new("g")).unwrap();
+        let (old, diags) = parse_files(&golden, Path::new("g"));
+        assert_eq!(diags, []);
         let new = objs(&[cm("ns", "a", json!({"k": "v"}))]);
         assert!(compare(&old, &new, L).unwrap().is_empty());
     }
@@ -608,7 +603,8 @@ mod tests {
             (PathBuf::from("README.md"), "not yaml: [".to_owned()),
         ]
         .into();
-        let diags = parse_files(&files, Path::new("g")).unwrap_err();
+        let (objects, diags) = parse_files(&files, Path::new("g"));
+        assert!(objects.is_empty());
         let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["YamlSyntax", "MissingField", "NotAnObject"]);
         assert_eq!(
@@ -625,7 +621,9 @@ mod tests {
             (PathBuf::from("b.yaml"), doc.to_owned()),
         ]
         .into();
-        let diags = parse_files(&files, Path::new("g")).unwrap_err();
+        let (objects, diags) = parse_files(&files, Path::new("g"));
+        assert_eq!(objects.len(), 1);
+        assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].code, "DuplicateObject");
     }
 }
