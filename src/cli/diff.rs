@@ -250,6 +250,7 @@ fn against_base(args: &DiffArgs, rev: &str, report: &Report) -> Result<bool, Str
 /// they are from any archive of the repository.
 fn extract(top: &Path, commit: &str, prefix: &str, into: &Path) -> Result<(), String> {
     let mut archive = Command::new("git");
+    // A directory named like a glob (`team[1]`) archives only itself.
     archive
         .arg("--literal-pathspecs")
         .arg("-C")
@@ -386,7 +387,7 @@ struct MarkdownObject<'a> {
     namespace: &'a str,
     name: &'a str,
     change: &'static str,
-    renamed_from: Option<String>,
+    renamed_from: Option<&'a str>,
     path: String,
     diff: Option<&'a str>,
     fence: String,
@@ -414,7 +415,7 @@ pub fn markdown(
                 namespace: &c.object.key.namespace,
                 name: &c.object.key.name,
                 change: c.kind.as_str(),
-                renamed_from: c.renamed_from.as_ref().map(|s| s.key.qualified_name()),
+                renamed_from: c.renamed_from.as_ref().map(|s| s.key.name.as_str()),
                 path: c.object.path.display().to_string(),
                 diff: c.diff.as_deref(),
                 fence: fence(c.diff.as_deref().unwrap_or("")),
