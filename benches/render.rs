@@ -13,7 +13,7 @@
 #[path = "gen/mod.rs"]
 mod generator;
 
-use aimc::cli::render::{render_loaded, RenderArgs};
+use aimc::cli::render::{render_loaded, RenderFlags};
 use aimc::emit::{self, EmitMode, Format};
 use aimc::load::{self, LoadOptions};
 use aimc::render::{self, Ctx, Gitops};
@@ -50,15 +50,12 @@ fn sizes() -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
-fn render_args() -> RenderArgs {
-    RenderArgs {
-        dir: PathBuf::from("."),
+fn render_args() -> RenderFlags {
+    RenderFlags {
         emit: None,
         gitops: None,
         namespace: None,
         strict: None,
-        output: None,
-        format: Format::Yaml,
     }
 }
 

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                aimc::cli::exit::USAGE_OR_IO
+                aimc::cli::usage_error_code(std::env::args_os())
             } else {
                 aimc::cli::exit::OK
             });

@@ -1,20 +1,17 @@
 //! Worked examples of cache-model.md that span the pipeline (§5.2, §5.4, §5.5, §3.5).
 
-use aimc::cli::render::{render_loaded, RenderArgs};
-use aimc::emit::{EmitMode, Format};
+use aimc::cli::render::{render_loaded, RenderFlags};
+use aimc::emit::EmitMode;
 use aimc::load::{load_sources, LoadOptions};
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn render(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
-    let args = RenderArgs {
-        dir: PathBuf::from("."),
+    let args = RenderFlags {
         emit: Some(emit),
         gitops: Some(aimc::cli::render::GitopsArg::None),
         namespace: None,
         strict: None,
-        output: None,
-        format: Format::Yaml,
     };
     let sources = files
         .iter()
@@ -242,14 +239,11 @@ spec: {model: {name: m}}
         .iter()
         .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
         .collect();
-    let args = RenderArgs {
-        dir: PathBuf::from("."),
+    let args = RenderFlags {
         emit: None,
         gitops: None,
         namespace: None,
         strict: None,
-        output: None,
-        format: Format::Yaml,
     };
     let objs = render_loaded(load_sources(sources, &LoadOptions::default()), &args)
         .objects

@@ -3,7 +3,7 @@
 //! `AIMC_UPDATE_GOLDEN=1 cargo test --test golden` rewrites the goldens (refused when `CI` is
 //! set); a missing golden directory fails.
 
-use aimc::cli::render::{render_dir, RenderArgs};
+use aimc::cli::render::{render_dir, RenderArgs, RenderFlags};
 use aimc::emit::{self, EmitMode, Format};
 use std::path::{Path, PathBuf};
 
@@ -14,10 +14,10 @@ fn args(dir: &Path) -> RenderArgs {
 fn args_for(dir: &Path, emit: EmitMode) -> RenderArgs {
     RenderArgs {
         dir: dir.to_path_buf(),
-        emit: Some(emit),
-        gitops: None,
-        namespace: None,
-        strict: None,
+        flags: RenderFlags {
+            emit: Some(emit),
+            ..RenderFlags::default()
+        },
         output: None,
         format: Format::Yaml,
     }

@@ -1,6 +1,6 @@
 //! Edge cases of the caching chain, one fixture tree each under tests/fixtures/.
 
-use aimc::cli::render::{render_dir, Outcome, RenderArgs};
+use aimc::cli::render::{render_dir, Outcome, RenderArgs, RenderFlags};
 use aimc::emit::{EmitMode, Format};
 use serde_json::Value;
 use std::path::Path;
@@ -11,10 +11,10 @@ fn run(fixture: &str, emit: EmitMode) -> Outcome {
         .join(fixture);
     let args = RenderArgs {
         dir,
-        emit: Some(emit),
-        gitops: None,
-        namespace: None,
-        strict: None,
+        flags: RenderFlags {
+            emit: Some(emit),
+            ..RenderFlags::default()
+        },
         output: None,
         format: Format::Yaml,
     };

@@ -1,21 +1,18 @@
 //! Worked examples of service.md that span the whole pipeline (§3.4, §3.5, §10.1).
 //! Naming (§6.8), path templates (§8.3) and merges (§2.4, §3.3) are unit-tested in their modules.
 
-use aimc::cli::render::{render_loaded, RenderArgs};
-use aimc::emit::{EmitMode, Format};
+use aimc::cli::render::{render_loaded, RenderFlags};
+use aimc::emit::EmitMode;
 use aimc::load::{load_sources, LoadOptions};
 use serde_json::Value;
 use std::path::PathBuf;
 
-fn args(emit: EmitMode) -> RenderArgs {
-    RenderArgs {
-        dir: PathBuf::from("."),
+fn args(emit: EmitMode) -> RenderFlags {
+    RenderFlags {
         emit: Some(emit),
         gitops: Some(aimc::cli::render::GitopsArg::None),
         namespace: None,
         strict: None,
-        output: None,
-        format: Format::Yaml,
     }
 }
 

@@ -1,20 +1,16 @@
 //! Inputs that render but hit an operator defect or an offline unknown: each gets its
 //! diagnostic, and the output is what the operator would produce.
 
-use aimc::cli::render::{render_loaded, Outcome, RenderArgs};
-use aimc::emit::Format;
+use aimc::cli::render::{render_loaded, Outcome, RenderFlags};
 use aimc::load::{load_sources, LoadOptions};
 use std::path::PathBuf;
 
 fn run(files: &[(&str, &str)]) -> Outcome {
-    let args = RenderArgs {
-        dir: PathBuf::from("."),
+    let args = RenderFlags {
         emit: None,
         gitops: None,
         namespace: None,
         strict: None,
-        output: None,
-        format: Format::Yaml,
     };
     let sources = files
         .iter()

@@ -8,6 +8,8 @@ pub mod validate;
 
 use clap::{Parser, Subcommand};
 
+pub use diff::usage_error_code;
+
 /// Exit codes that mean something (ripgrep style).
 pub mod exit {
     /// Rendered (warnings may have been printed).

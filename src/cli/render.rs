@@ -16,11 +16,10 @@ pub enum GitopsArg {
     None,
 }
 
-#[derive(Debug, Args)]
-pub struct RenderArgs {
-    /// Directory to read (every *.yaml / *.yml below it).
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
+/// The flags that decide what a render produces, shared by `render` and `diff` so both read
+/// the same environment as the Argo CD plugin.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RenderFlags {
     /// What to emit.
     #[arg(long, value_enum, env = "ARGOCD_ENV_AIMC_EMIT")]
     pub emit: Option<EmitMode>,
@@ -33,6 +32,15 @@ pub struct RenderArgs {
     /// Treat warnings as errors.
     #[arg(long, env = "ARGOCD_ENV_AIMC_STRICT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub strict: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Directory to read (every *.yaml / *.yml below it).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub flags: RenderFlags,
     /// Write one file per object below this directory instead of a stream on stdout.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -49,14 +57,19 @@ pub struct Outcome {
 
 /// Loads, resolves and renders `args.dir`. `Err` is an I/O failure reading the tree.
 pub fn render_dir(args: &RenderArgs) -> Result<Outcome, load::IoError> {
-    let opts = LoadOptions {
-        default_namespace: args.namespace.clone().filter(|n| !n.is_empty()),
-    };
-    let loaded = load::load_dir(&args.dir, &opts)?;
-    Ok(render_loaded(loaded, args))
+    render_tree(&args.dir, &args.flags)
 }
 
-pub fn render_loaded(mut loaded: load::Loaded, args: &RenderArgs) -> Outcome {
+/// Loads, resolves and renders `dir`. `Err` is an I/O failure reading the tree.
+pub fn render_tree(dir: &std::path::Path, flags: &RenderFlags) -> Result<Outcome, load::IoError> {
+    let opts = LoadOptions {
+        default_namespace: flags.namespace.clone().filter(|n| !n.is_empty()),
+    };
+    let loaded = load::load_dir(dir, &opts)?;
+    Ok(render_loaded(loaded, flags))
+}
+
+pub fn render_loaded(mut loaded: load::Loaded, args: &RenderFlags) -> Outcome {
     let mut diags: Diagnostics = std::mem::take(&mut loaded.diagnostics);
     if !diags.has_errors() {
         diags.extend(resolve::sources::expand(&mut loaded.index, &loaded.lock));

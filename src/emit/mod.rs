@@ -146,22 +146,28 @@ pub fn stream(objects: &[Value], format: Format) -> Result<String, EmitError> {
     Ok(out)
 }
 
-/// The `-o` layout: `<namespace or _cluster>/<kind>-<name>.<ext>`, kind lower-cased.
-pub fn layout(objects: &[Value], format: Format) -> Result<BTreeMap<PathBuf, String>, EmitError> {
+/// One object's file in the `-o` layout: `<namespace or _cluster>/<kind>-<name>.<ext>`, kind
+/// lower-cased.
+pub fn layout_path(v: &Value, format: Format) -> PathBuf {
     let ext = match format {
         Format::Yaml => "yaml",
         Format::Json => "json",
     };
+    let ns = field(v, "/metadata/namespace");
+    let dir = if ns.is_empty() { "_cluster" } else { ns };
+    let file = format!(
+        "{}-{}.{ext}",
+        field(v, "/kind").to_ascii_lowercase(),
+        field(v, "/metadata/name")
+    );
+    PathBuf::from(dir).join(file)
+}
+
+/// The `-o` layout: every object at its [`layout_path`].
+pub fn layout(objects: &[Value], format: Format) -> Result<BTreeMap<PathBuf, String>, EmitError> {
     let mut files = BTreeMap::new();
     for v in objects {
-        let ns = field(v, "/metadata/namespace");
-        let dir = if ns.is_empty() { "_cluster" } else { ns };
-        let file = format!(
-            "{}-{}.{ext}",
-            field(v, "/kind").to_ascii_lowercase(),
-            field(v, "/metadata/name")
-        );
-        let path = PathBuf::from(dir).join(file);
+        let path = layout_path(v, format);
         if files.insert(path.clone(), document(v, format)?).is_some() {
             return Err(EmitError(format!(
                 "two objects map to the output file {}; they differ only in apiVersion",

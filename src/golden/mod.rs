@@ -1,4 +1,7 @@
 //! Golden directories: comparison with unified diffs, and atomic replacement.
+//! [`diff`] compares by object identity, for `aimc diff`.
+
+pub mod diff;
 
 use std::collections::BTreeMap;
 use std::io;
