@@ -43,23 +43,45 @@ pub struct Loaded {
 }
 
 /// Every `*.yaml`/`*.yml` below `root`, sorted, hidden directories skipped (offline.md "Inputs").
-pub fn find_files(root: &Path) -> Result<Vec<PathBuf>, IoError> {
+pub fn find_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), IoError> {
+    // The root itself must be readable: that is a usage error, not an input error.
+    std::fs::read_dir(root).map_err(|error| IoError {
+        path: root.to_path_buf(),
+        error,
+    })?;
     let mut files = Vec::new();
+    let mut diags = Vec::new();
+    // Symlinks are followed (a linked manifest is part of the tree); walkdir detects loops.
     let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
-        let entry = entry.map_err(|e| IoError {
-            path: e
-                .path()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| root.to_path_buf()),
-            error: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("walk error")),
-        })?;
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                let what = if e.loop_ancestor().is_some() {
+                    "symbolic link loop".to_owned()
+                } else {
+                    e.to_string()
+                };
+                diags.push(
+                    Diagnostic::error(
+                        "UnreadablePath",
+                        format!("cannot read {}: {what}", rel.display()),
+                    )
+                    .at(Some(Location::new(&rel, 1, 1)))
+                    .help("fix the permissions or the link, or move it out of the tree"),
+                );
+                continue;
+            }
+        };
         let is_yaml = entry
             .path()
             .extension()
@@ -70,21 +92,33 @@ pub fn find_files(root: &Path) -> Result<Vec<PathBuf>, IoError> {
         }
     }
     files.sort();
-    Ok(files)
+    Ok((files, diags))
 }
 
-/// Loads a tree. I/O failures are `Err`; everything wrong with the content is a diagnostic.
+/// Loads a tree. An unreadable root is `Err`; everything else, unreadable files inside the
+/// tree included, is a diagnostic.
 pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    let (files, walk_diags) = find_files(root)?;
     let mut sources = Vec::new();
-    for path in find_files(root)? {
-        let bytes = std::fs::read(&path).map_err(|error| IoError {
-            path: path.clone(),
-            error,
-        })?;
+    let mut read_diags = Vec::new();
+    for path in files {
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-        sources.push((rel, bytes));
+        match std::fs::read(&path) {
+            Ok(bytes) => sources.push((rel, bytes)),
+            Err(e) => read_diags.push(
+                Diagnostic::error(
+                    "UnreadablePath",
+                    format!("cannot read {}: {e}", rel.display()),
+                )
+                .at(Some(Location::new(&rel, 1, 1)))
+                .help("fix the file's permissions, or move it out of the tree"),
+            ),
+        }
     }
-    Ok(load_sources(sources, opts))
+    let mut loaded = load_sources(sources, opts);
+    loaded.diagnostics.extend(walk_diags);
+    loaded.diagnostics.extend(read_diags);
+    Ok(loaded)
 }
 
 /// Loads in-memory sources (relative path, bytes); the order they come in does not matter.
