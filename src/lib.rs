@@ -6,6 +6,7 @@
 //! (auto-created model and template names) and render.
 
 pub mod api;
+pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod emit;
