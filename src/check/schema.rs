@@ -148,7 +148,11 @@ pub fn validate_input(obj: &Object) -> Vec<Diagnostic> {
                     out.push(
                         Diagnostic::error(
                             SCHEMA_VIOLATION,
-                            format!("{} {}: unknown field `{field}`", kind.name(), shown(&at)),
+                            format!(
+                                "{} {}: unknown field `{field}`",
+                                kind.name(),
+                                super::dotted(&at)
+                            ),
                         )
                         .at(Some(obj.loc(&at)))
                         .help("remove the field or fix its spelling; the CRD does not define it"),
@@ -160,7 +164,7 @@ pub fn validate_input(obj: &Object) -> Vec<Diagnostic> {
                 let subject = if path.is_empty() {
                     kind.name().to_owned()
                 } else {
-                    format!("{} {}", kind.name(), shown(&path))
+                    format!("{} {}", kind.name(), super::dotted(&path))
                 };
                 out.push(
                     Diagnostic::error(SCHEMA_VIOLATION, format!("{subject}: {what}"))
@@ -243,23 +247,6 @@ fn segments(pointer: &str) -> Vec<Seg> {
             }
         })
         .collect()
-}
-
-/// `spec.modelSources[0].modelId`, as the other diagnostics name fields.
-fn shown(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
 }
 
 /// A value as it appears in a message: JSON, cut short when long.
@@ -464,7 +451,7 @@ mod tests {
         );
         assert!(segments("").is_empty());
         assert_eq!(
-            shown(&segments("/spec/modelSources/0/modelId")),
+            crate::check::dotted(&segments("/spec/modelSources/0/modelId")),
             "spec.modelSources[0].modelId"
         );
     }
