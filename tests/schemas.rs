@@ -329,3 +329,22 @@ fn null_fields_are_absent_not_type_errors() {
     assert!(objects[0].value["status"]["resolvedModel"].is_null());
     assert_eq!(validate_input(&objects[0]), Vec::<Diagnostic>::new());
 }
+
+/// Formats the CRDs declare and jsonschema checks the Kubernetes way are asserted, not just
+/// annotations (draft 2020-12's default).
+#[test]
+fn date_time_format_is_checked() {
+    let condition = |time: &str| {
+        format!(
+            "{SERVICE_HEAD}status:\n  conditions:\n    - type: Ready\n      status: \"True\"\n      reason: Ok\n      message: ok\n      lastTransitionTime: \"{time}\"\n"
+        )
+    };
+    let objects = load_one(&condition("2026-02-01T10:00:00Z"));
+    assert_eq!(validate_input(&objects[0]), Vec::<Diagnostic>::new());
+    let (line, d) = violation(&condition("yesterday"));
+    assert_eq!(line, 15);
+    assert_eq!(
+        d.message,
+        "AIMService status.conditions[0].lastTransitionTime: \"yesterday\" is not a valid date-time"
+    );
+}

@@ -93,6 +93,8 @@ fn compile(name: &str, text: &str) -> Compiled {
         // Kubernetes evaluates `pattern` with Go's RE2; the `regex` crate has the same syntax
         // family and the same linear-time guarantee.
         .with_pattern_options(PatternOptions::regex())
+        // Draft 2020-12 treats `format` as an annotation; the API server checks the formats
+        // the generator keeps (date-time and the like).
         .should_validate_formats(true)
         .build(&schema)
         .map_err(|e| format!("schema of {name} does not compile: {e}"))
