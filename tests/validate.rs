@@ -152,3 +152,26 @@ stringData:
         );
     }
 }
+
+#[test]
+fn schema_and_cel_violations_are_reported_at_their_lines() {
+    let svc = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns}
+spec:
+  model: {name: m, image: 'ghcr.io/amd/m:1'}
+  caching: {mode: Sometimes}
+";
+    let dir = tree(&[("m.yaml", MODEL), ("s.yaml", svc)]);
+    let d = dir.path().to_string_lossy().into_owned();
+    let (code, out) = validate(dir.path(), &[&d, "--inputs-only"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("s.yaml:6:") && out.contains("[SchemaViolation]"),
+        "enum violation at caching.mode: {out}"
+    );
+    assert!(
+        out.contains("s.yaml:5:") && out.contains("[CelViolation]"),
+        "exactly one of name, image, custom: {out}"
+    );
+}
