@@ -15,6 +15,8 @@ fn render(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
         strict: None,
         output: None,
         format: Format::Yaml,
+        api_versions: None,
+        kube_version: None,
     };
     let sources = files
         .iter()
@@ -250,6 +252,8 @@ spec: {model: {name: m}}
         strict: None,
         output: None,
         format: Format::Yaml,
+        api_versions: None,
+        kube_version: None,
     };
     let objs = render_loaded(load_sources(sources, &LoadOptions::default()), &args)
         .objects

@@ -17,6 +17,8 @@ fn run(fixture: &str, emit: EmitMode) -> Outcome {
         strict: None,
         output: None,
         format: Format::Yaml,
+        api_versions: None,
+        kube_version: None,
     };
     render_dir(&args).expect("fixture readable")
 }
