@@ -59,6 +59,8 @@ fn render_args() -> RenderArgs {
         strict: None,
         output: None,
         format: Format::Yaml,
+        skip_foreign: false,
+        exclude: Vec::new(),
         api_versions: None,
         kube_version: None,
     }

@@ -15,6 +15,8 @@ fn render(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
         strict: None,
         output: None,
         format: Format::Yaml,
+        skip_foreign: false,
+        exclude: Vec::new(),
         api_versions: None,
         kube_version: None,
     };
@@ -252,6 +254,8 @@ spec: {model: {name: m}}
         strict: None,
         output: None,
         format: Format::Yaml,
+        skip_foreign: false,
+        exclude: Vec::new(),
         api_versions: None,
         kube_version: None,
     };

@@ -20,6 +20,8 @@ fn args_for(dir: &Path, emit: EmitMode) -> RenderArgs {
         strict: None,
         output: None,
         format: Format::Yaml,
+        skip_foreign: false,
+        exclude: Vec::new(),
         api_versions: None,
         kube_version: None,
     }

@@ -17,6 +17,8 @@ fn run(fixture: &str, emit: EmitMode) -> Outcome {
         strict: None,
         output: None,
         format: Format::Yaml,
+        skip_foreign: false,
+        exclude: Vec::new(),
         api_versions: None,
         kube_version: None,
     };

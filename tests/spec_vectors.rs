@@ -16,6 +16,8 @@ fn args(emit: EmitMode) -> RenderArgs {
         strict: None,
         output: None,
         format: Format::Yaml,
+        skip_foreign: false,
+        exclude: Vec::new(),
         api_versions: None,
         kube_version: None,
     }

@@ -15,6 +15,8 @@ fn run(files: &[(&str, &str)]) -> Outcome {
         strict: None,
         output: None,
         format: Format::Yaml,
+        skip_foreign: false,
+        exclude: Vec::new(),
         api_versions: None,
         kube_version: None,
     };

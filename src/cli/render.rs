@@ -39,6 +39,15 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     pub format: Format,
+    /// Leave out YAML files that mention no AIM apiVersion and are not Kubernetes objects (CI
+    /// configs, Helm values and templates, kustomization.yaml), with an info each, instead of
+    /// rejecting them: for hooks that read a whole repository.
+    #[arg(long)]
+    pub skip_foreign: bool,
+    /// Do not read files below this path (relative to DIR; repeatable), e.g. a golden directory
+    /// of rendered output kept inside the tree.
+    #[arg(long, value_name = "PATH")]
+    pub exclude: Vec<PathBuf>,
     /// APIs the destination cluster serves, comma-separated `group/version` and
     /// `group/version/Kind` (as Argo CD passes them). Rendering an InferenceService or HTTPRoute
     /// whose API is missing is an error. Unset or empty: not checked.
@@ -60,6 +69,8 @@ pub struct Outcome {
 pub fn render_dir(args: &RenderArgs) -> Result<Outcome, load::IoError> {
     let opts = LoadOptions {
         default_namespace: args.namespace.clone().filter(|n| !n.is_empty()),
+        skip_foreign: args.skip_foreign,
+        exclude: args.exclude.clone(),
     };
     let loaded = load::load_dir(&args.dir, &opts)?;
     Ok(render_loaded(loaded, args))
