@@ -44,8 +44,8 @@ pub struct RenderArgs {
     /// rejecting them: for hooks that read a whole repository.
     #[arg(long)]
     pub skip_foreign: bool,
-    /// Do not read files below this path (relative to DIR; repeatable), e.g. a golden directory
-    /// of rendered output kept inside the tree.
+    /// Do not read files below this path (relative to DIR, or absolute; repeatable), e.g. a
+    /// golden directory of rendered output kept inside the tree.
     #[arg(long, value_name = "PATH")]
     pub exclude: Vec<PathBuf>,
     /// APIs the destination cluster serves, comma-separated `group/version` and

@@ -52,7 +52,7 @@ pub fn find_files(root: &Path) -> Result<Vec<PathBuf>, IoError> {
     find_files_except(root, &[])
 }
 
-/// [`find_files`] without the files below `exclude` (relative to `root`).
+/// [`find_files`] without the files below `exclude` (relative to `root`, or absolute).
 pub fn find_files_except(root: &Path, exclude: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
     // `./golden` and `golden/` name the same directory as the walk's `golden`.
     let exclude: Vec<PathBuf> = exclude
@@ -65,8 +65,13 @@ pub fn find_files_except(root: &Path, exclude: &[PathBuf]) -> Result<Vec<PathBuf
         .filter(|p: &PathBuf| !p.as_os_str().is_empty())
         .collect();
     let excluded = |path: &Path| {
-        path.strip_prefix(root)
-            .is_ok_and(|rel| exclude.iter().any(|x| rel.starts_with(x)))
+        exclude.iter().any(|x| {
+            if x.is_absolute() {
+                path.starts_with(x)
+            } else {
+                path.strip_prefix(root).is_ok_and(|rel| rel.starts_with(x))
+            }
+        })
     };
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(root)
@@ -415,6 +420,11 @@ mod tests {
             let files = find_files_except(dir.path(), &[PathBuf::from(exclude)]).expect("walk");
             assert_eq!(rel(files), ["goldenish/y.yaml", "src/z.yaml"], "{exclude}");
         }
+        let absolute = find_files_except(dir.path(), &[dir.path().join("golden")]);
+        assert_eq!(
+            rel(absolute.expect("walk")),
+            ["goldenish/y.yaml", "src/z.yaml"]
+        );
         let all = find_files_except(dir.path(), &[PathBuf::from("."), PathBuf::new()]);
         assert_eq!(rel(all.expect("walk")).len(), 3, "`.` excludes nothing");
     }
