@@ -56,6 +56,10 @@ fn render_args() -> RenderFlags {
         gitops: None,
         namespace: None,
         strict: None,
+        skip_foreign: false,
+        exclude: Vec::new(),
+        api_versions: None,
+        kube_version: None,
     }
 }
 

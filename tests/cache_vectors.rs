@@ -12,6 +12,10 @@ fn render(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
         gitops: Some(aimc::cli::render::GitopsArg::None),
         namespace: None,
         strict: None,
+        skip_foreign: false,
+        exclude: Vec::new(),
+        api_versions: None,
+        kube_version: None,
     };
     let sources = files
         .iter()
@@ -244,6 +248,10 @@ spec: {model: {name: m}}
         gitops: None,
         namespace: None,
         strict: None,
+        skip_foreign: false,
+        exclude: Vec::new(),
+        api_versions: None,
+        kube_version: None,
     };
     let objs = render_loaded(load_sources(sources, &LoadOptions::default()), &args)
         .objects

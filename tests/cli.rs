@@ -46,6 +46,8 @@ fn render(dir: &Path, extra: &[&str]) -> std::process::Output {
         .env_remove("ARGOCD_ENV_AIMC_STRICT")
         .env_remove("ARGOCD_ENV_AIMC_EMIT")
         .env_remove("ARGOCD_ENV_AIMC_GITOPS")
+        .env_remove("KUBE_API_VERSIONS")
+        .env_remove("KUBE_VERSION")
         .output()
         .expect("runs")
 }

@@ -35,8 +35,7 @@ fn args_gitops(dir: &Path, emit: EmitMode, gitops: Option<GitopsArg>) -> RenderA
         flags: RenderFlags {
             emit: Some(emit),
             gitops,
-            namespace: None,
-            strict: None,
+            ..RenderFlags::default()
         },
         output: None,
         format: Format::Yaml,

@@ -13,6 +13,10 @@ fn args(emit: EmitMode) -> RenderFlags {
         gitops: Some(aimc::cli::render::GitopsArg::None),
         namespace: None,
         strict: None,
+        skip_foreign: false,
+        exclude: Vec::new(),
+        api_versions: None,
+        kube_version: None,
     }
 }
 

@@ -11,6 +11,10 @@ fn run(files: &[(&str, &str)]) -> Outcome {
         gitops: None,
         namespace: None,
         strict: None,
+        skip_foreign: false,
+        exclude: Vec::new(),
+        api_versions: None,
+        kube_version: None,
     };
     let sources = files
         .iter()

@@ -26,6 +26,7 @@ pub struct ExplainArgs {
 pub fn run(args: &ExplainArgs) -> u8 {
     let opts = LoadOptions {
         default_namespace: args.namespace.clone().filter(|n| !n.is_empty()),
+        ..Default::default()
     };
     let mut loaded = match load::load_dir(&args.dir, &opts) {
         Ok(l) => l,

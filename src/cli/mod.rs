@@ -43,8 +43,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write every page with -o.
+    Man(completions::ManArgs),
 }
 
 impl Command {
@@ -56,7 +56,7 @@ impl Command {
             Command::Diff(a) => diff::run(a),
             Command::Explain(a) => explain::run(a),
             Command::Completions(a) => completions::run(a),
-            Command::Man => completions::man(),
+            Command::Man(a) => completions::man(a),
         }
     }
 }

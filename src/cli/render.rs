@@ -32,6 +32,24 @@ pub struct RenderFlags {
     /// Treat warnings as errors.
     #[arg(long, env = "ARGOCD_ENV_AIMC_STRICT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub strict: Option<bool>,
+    /// Leave out YAML files that mention no AIM apiVersion and are not Kubernetes objects (CI
+    /// configs, Helm values and templates, kustomization.yaml), with an info each, instead of
+    /// rejecting them: for hooks that read a whole repository.
+    #[arg(long)]
+    pub skip_foreign: bool,
+    /// Do not read files below this path (relative to DIR, or absolute; repeatable), e.g. a
+    /// golden directory of rendered output kept inside the tree.
+    #[arg(long, value_name = "PATH")]
+    pub exclude: Vec<PathBuf>,
+    /// APIs the destination cluster serves, comma-separated `group/version` and
+    /// `group/version/Kind` (as Argo CD passes them). Rendering an InferenceService or HTTPRoute
+    /// whose API is missing is an error. Unset or empty: not checked.
+    #[arg(long, env = "KUBE_API_VERSIONS", value_delimiter = ',')]
+    pub api_versions: Option<Vec<String>>,
+    /// Kubernetes version of the destination cluster (`v1.33.0`, `1.33`). Validated only: the
+    /// output does not depend on it.
+    #[arg(long, env = "KUBE_VERSION", value_parser = parse_kube_version)]
+    pub kube_version: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +82,8 @@ pub fn render_dir(args: &RenderArgs) -> Result<Outcome, load::IoError> {
 pub fn render_tree(dir: &std::path::Path, flags: &RenderFlags) -> Result<Outcome, load::IoError> {
     let opts = LoadOptions {
         default_namespace: flags.namespace.clone().filter(|n| !n.is_empty()),
+        skip_foreign: flags.skip_foreign,
+        exclude: flags.exclude.clone(),
     };
     let loaded = load::load_dir(dir, &opts)?;
     Ok(render_loaded(loaded, flags))
@@ -127,7 +147,76 @@ pub fn render_loaded(mut loaded: load::Loaded, args: &RenderFlags) -> Outcome {
         return finish(diags, None);
     }
     let objects = emit::collect(loaded.index, rendered, mode);
+    if let Some(apis) = args.api_versions.as_deref() {
+        diags.extend(missing_apis(&objects, apis));
+    }
     finish(diags, Some(objects))
+}
+
+/// The kinds aimc creates from AIM resources, by the API that must serve them, and what makes
+/// that API available.
+const REQUIRED_APIS: [(&str, &str, &str); 2] = [
+    (
+        "serving.kserve.io/v1beta1",
+        "InferenceService",
+        "install KServe in the destination cluster",
+    ),
+    (
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        "install the Gateway API CRDs (standard channel) in the destination cluster, or switch routing off (`spec.routing.enabled: false` in the runtime config)",
+    ),
+];
+
+/// `ApiNotAvailable` for every InferenceService or HTTPRoute API the destination cluster does
+/// not serve. Leaving such objects out, as Helm charts do with `.Capabilities`, would make
+/// Argo CD prune a service's routes without a word; an error keeps the last good sync.
+/// An empty list is Argo CD's "not known yet", not "nothing is served".
+fn missing_apis(objects: &[serde_json::Value], apis: &[String]) -> Vec<Diagnostic> {
+    let served: Vec<&str> = apis
+        .iter()
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if served.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (api, kind, help) in REQUIRED_APIS {
+        let with_kind = format!("{api}/{kind}");
+        if served.iter().any(|s| *s == api || *s == with_kind) {
+            continue;
+        }
+        let needing: Vec<String> = objects
+            .iter()
+            .filter(|o| o["apiVersion"] == api && o["kind"] == kind)
+            .map(|o| {
+                let meta = &o["metadata"];
+                match (meta["namespace"].as_str(), meta["name"].as_str()) {
+                    (Some(ns), Some(name)) => format!("{ns}/{name}"),
+                    (None, Some(name)) => name.to_owned(),
+                    _ => String::from("?"),
+                }
+            })
+            .collect();
+        let Some(first) = needing.first() else {
+            continue;
+        };
+        let more = match needing.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        out.push(
+            Diagnostic::error(
+                "ApiNotAvailable",
+                format!(
+                    "{kind} {first}{more} needs {api}, which the destination cluster does not serve (KUBE_API_VERSIONS / --api-versions)"
+                ),
+            )
+            .help(help),
+        );
+    }
+    out
 }
 
 pub fn run(args: &RenderArgs) -> u8 {
@@ -195,4 +284,129 @@ fn write_layout(dir: &std::path::Path, objects: &[serde_json::Value], format: Fo
         }
     }
     exit::OK
+}
+
+/// `v1.33.0`, `1.33`, and the forms clusters report (`v1.29.3+k3s1`, `v1.27.8-gke.1067004`,
+/// `1.27+` for EKS's minor version).
+fn parse_kube_version(s: &str) -> Result<String, String> {
+    // Argo CD always sets KUBE_VERSION, empty when it does not know the cluster's version.
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = s.strip_prefix('v').unwrap_or(s);
+    // Everything after a `-` or `+` past the numbers is a pre-release or build suffix.
+    let (numbers, suffix) = match rest.find(['-', '+']) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    };
+    let parts: Vec<&str> = numbers.split('.').collect();
+    let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let suffix_ok = suffix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'+');
+    if (2..=3).contains(&parts.len()) && parts.iter().all(numeric) && suffix_ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` is not a Kubernetes version: expected MAJOR.MINOR[.PATCH] with an optional `v`, e.g. v1.33.0 or 1.33"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn objects() -> Vec<serde_json::Value> {
+        vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}),
+            json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+                   "metadata": {"name": "s", "namespace": "a"}}),
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                   "metadata": {"name": "s", "namespace": "a"}}),
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                   "metadata": {"name": "t", "namespace": "b"}}),
+        ]
+    }
+
+    fn apis(list: &str) -> Vec<String> {
+        list.split(',').map(str::to_owned).collect()
+    }
+
+    fn messages(list: &str) -> Vec<String> {
+        missing_apis(&objects(), &apis(list))
+            .into_iter()
+            .map(|d| {
+                assert_eq!(
+                    (d.code, d.severity),
+                    ("ApiNotAvailable", diag::Severity::Error)
+                );
+                d.message
+            })
+            .collect()
+    }
+
+    #[test]
+    fn group_version_or_group_version_kind_serves_the_kind() {
+        assert!(messages("v1,serving.kserve.io/v1beta1,gateway.networking.k8s.io/v1").is_empty());
+        assert!(messages(
+            "serving.kserve.io/v1beta1/InferenceService, gateway.networking.k8s.io/v1/HTTPRoute"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_missing_api_names_the_first_object_and_counts_the_rest() {
+        let m = messages("v1,serving.kserve.io/v1beta1,gateway.networking.k8s.io/v1beta1");
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("HTTPRoute a/s (and 1 more) needs gateway.networking.k8s.io/v1,"),
+            "{}",
+            m[0]
+        );
+        // Another kind of the same group does not serve HTTPRoute.
+        let m = messages("serving.kserve.io/v1beta1,gateway.networking.k8s.io/v1/GRPCRoute");
+        assert_eq!(m.len(), 1, "{m:?}");
+    }
+
+    #[test]
+    fn both_apis_missing_are_both_reported() {
+        let m = messages("v1,apps/v1");
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(m[0].starts_with("InferenceService a/s needs serving.kserve.io/v1beta1"));
+    }
+
+    #[test]
+    fn no_object_of_the_kind_needs_no_api() {
+        let only_ns = &objects()[..1];
+        assert!(missing_apis(only_ns, &apis("v1")).is_empty());
+    }
+
+    #[test]
+    fn an_empty_list_means_unknown() {
+        assert!(messages("").is_empty());
+        assert!(messages(" , ").is_empty());
+    }
+
+    #[test]
+    fn kube_versions_clusters_report_are_accepted() {
+        for v in [
+            "v1.33.0",
+            "1.33",
+            "v1.33",
+            "1.33.2",
+            "v1.29.3+k3s1",
+            "v1.27.8-gke.1067004",
+            "1.27+",
+            "",
+        ] {
+            assert_eq!(parse_kube_version(v).as_deref(), Ok(v), "{v}");
+        }
+        for v in [
+            "1", "v", "one.two", "1.33.0.1", "v1..3", "1.33 ", "1.33-ä", "V1.33",
+        ] {
+            assert!(parse_kube_version(v).is_err(), "{v}");
+        }
+    }
 }

@@ -53,6 +53,7 @@ pub fn validate(
 ) -> Result<Vec<Diagnostic>, load::IoError> {
     let opts = LoadOptions {
         default_namespace: args.namespace.clone().filter(|n| !n.is_empty()),
+        ..Default::default()
     };
     let mut loaded = load::load_dir(root, &opts)?;
     let mut diags: Diagnostics = std::mem::take(&mut loaded.diagnostics);

@@ -20,6 +20,11 @@ pub const LOCK_FILE: &str = "aim.lock.yaml";
 pub struct LoadOptions {
     /// Namespace for namespaced objects that do not name one (`--namespace`, `ARGOCD_APP_NAMESPACE`).
     pub default_namespace: Option<String>,
+    /// `--skip-foreign`: leave out whole files that mention no AIM apiVersion and are not all
+    /// Kubernetes objects, with an info each, instead of rejecting them.
+    pub skip_foreign: bool,
+    /// `--exclude`: paths relative to the root whose files are not read.
+    pub exclude: Vec<PathBuf>,
 }
 
 /// A failure that is not about the inputs' content: the tree cannot be read at all.
@@ -44,11 +49,38 @@ pub struct Loaded {
 
 /// Every `*.yaml`/`*.yml` below `root`, sorted, hidden directories skipped (offline.md "Inputs").
 pub fn find_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), IoError> {
+    find_files_except(root, &[])
+}
+
+/// [`find_files`] without the files below `exclude` (relative to `root`, or absolute).
+pub fn find_files_except(
+    root: &Path,
+    exclude: &[PathBuf],
+) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), IoError> {
     // The root itself must be readable: that is a usage error, not an input error.
     std::fs::read_dir(root).map_err(|error| IoError {
         path: root.to_path_buf(),
         error,
     })?;
+    // `./golden` and `golden/` name the same directory as the walk's `golden`.
+    let exclude: Vec<PathBuf> = exclude
+        .iter()
+        .map(|p| {
+            p.components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect()
+        })
+        .filter(|p: &PathBuf| !p.as_os_str().is_empty())
+        .collect();
+    let excluded = |path: &Path| {
+        exclude.iter().any(|x| {
+            if x.is_absolute() {
+                path.starts_with(x)
+            } else {
+                path.strip_prefix(root).is_ok_and(|rel| rel.starts_with(x))
+            }
+        })
+    };
     let mut files = Vec::new();
     let mut diags = Vec::new();
     // Symlinks are followed (a linked manifest is part of the tree); walkdir detects loops.
@@ -56,7 +88,10 @@ pub fn find_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), IoErro
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_name().to_string_lossy().starts_with('.') || excluded(e.path()))
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -98,7 +133,7 @@ pub fn find_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), IoErro
 /// Loads a tree. An unreadable root is `Err`; everything else, unreadable files inside the
 /// tree included, is a diagnostic.
 pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
-    let (files, walk_diags) = find_files(root)?;
+    let (files, walk_diags) = find_files_except(root, &opts.exclude)?;
     let mut sources = Vec::new();
     let mut read_diags = Vec::new();
     for path in files {
@@ -160,6 +195,37 @@ struct FileResult {
 }
 
 fn load_file(rel: PathBuf, bytes: Vec<u8>, opts: &LoadOptions) -> FileResult {
+    let is_settings = rel == Path::new(CONFIG_FILE) || rel == Path::new(LOCK_FILE);
+    let maybe_foreign = opts.skip_foreign
+        && !is_settings
+        && !bytes
+            .windows(crate::api::AIM_GROUP.len())
+            .any(|w| w == crate::api::AIM_GROUP.as_bytes());
+    let out = load_objects(rel.clone(), bytes, opts);
+    if !maybe_foreign {
+        return out;
+    }
+    // Only the code of the first problem: the file is not the user's AIM tree, and its
+    // contents (a CI config, Helm values) may hold anything.
+    let Some(first) = out.diagnostics.iter().find(|d| d.is_error()) else {
+        return out;
+    };
+    let skipped = Diagnostic::info(
+        "ForeignFileSkipped",
+        format!(
+            "skipped: no AIM object and not Kubernetes objects ({})",
+            first.code
+        ),
+    )
+    .at(Some(Location::new(&rel, 1, 1)))
+    .help("--skip-foreign leaves such files out; without it they are errors");
+    FileResult {
+        diagnostics: vec![skipped],
+        ..FileResult::default()
+    }
+}
+
+fn load_objects(rel: PathBuf, bytes: Vec<u8>, opts: &LoadOptions) -> FileResult {
     let mut out = FileResult::default();
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -282,5 +348,123 @@ pub fn parse_documents(rel: &Path, text: &str, diags: &mut Diagnostics) -> Vec<y
             );
             Vec::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)], skip_foreign: bool) -> Loaded {
+        let sources = files
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
+            .collect();
+        let opts = LoadOptions {
+            skip_foreign,
+            ..LoadOptions::default()
+        };
+        load_sources(sources, &opts)
+    }
+
+    fn codes(l: &Loaded) -> Vec<(String, &'static str)> {
+        l.diagnostics
+            .iter()
+            .map(|d| {
+                let file = d.location.as_ref().map(|l| l.file.display().to_string());
+                (file.unwrap_or_default(), d.code)
+            })
+            .collect()
+    }
+
+    const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n";
+    const COMPOSE: &str = "services:\n  web: {image: nginx}\n";
+    const TEMPLATE: &str = "kind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n";
+    const KUSTOMIZATION: &str =
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n";
+    const BAD_AIM: &str = "apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMService\nmetadata: {name: s, namespace: a}\nspec: {replica: 1}\n";
+
+    #[test]
+    fn foreign_files_are_skipped_with_an_info_each() {
+        let files = [
+            ("compose.yaml", COMPOSE),
+            ("chart/templates/d.yaml", TEMPLATE),
+            ("kustomization.yaml", KUSTOMIZATION),
+            ("ns.yaml", NS),
+        ];
+        let l = load(&files, true);
+        assert!(!l.diagnostics.has_errors(), "{:?}", codes(&l));
+        let skipped: Vec<String> = codes(&l)
+            .into_iter()
+            .filter(|(_, c)| *c == "ForeignFileSkipped")
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "chart/templates/d.yaml",
+                "compose.yaml",
+                "kustomization.yaml"
+            ]
+        );
+        // Kubernetes objects are still read (they declare secrets and namespaces).
+        assert_eq!(l.index.objects().len(), 1);
+        // Without the option the same files are errors.
+        assert!(load(&files, false).diagnostics.has_errors());
+    }
+
+    #[test]
+    fn a_file_with_an_aim_object_is_never_skipped() {
+        let l = load(&[("svc.yaml", BAD_AIM)], true);
+        assert!(l.diagnostics.has_errors(), "{:?}", codes(&l));
+        assert!(!codes(&l).iter().any(|(_, c)| *c == "ForeignFileSkipped"));
+    }
+
+    #[test]
+    fn a_file_is_skipped_whole_not_document_by_document() {
+        let mixed = format!("{NS}---\n{COMPOSE}");
+        let l = load(&[("mixed.yaml", &mixed)], true);
+        assert_eq!(codes(&l), [("mixed.yaml".to_owned(), "ForeignFileSkipped")]);
+        assert_eq!(l.index.objects().len(), 0);
+    }
+
+    #[test]
+    fn settings_files_keep_their_errors() {
+        let l = load(&[(CONFIG_FILE, "bogus: 1\n")], true);
+        assert!(l.diagnostics.has_errors(), "{:?}", codes(&l));
+    }
+
+    #[test]
+    fn excluded_paths_are_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for rel in ["golden/a/x.yaml", "goldenish/y.yaml", "src/z.yaml"] {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, NS).expect("write");
+        }
+        let rel = |files: Vec<PathBuf>| -> Vec<String> {
+            files
+                .iter()
+                .map(|f| {
+                    f.strip_prefix(dir.path())
+                        .expect("below")
+                        .display()
+                        .to_string()
+                })
+                .collect()
+        };
+        for exclude in ["golden", "./golden", "golden/"] {
+            let files = find_files_except(dir.path(), &[PathBuf::from(exclude)])
+                .expect("walk")
+                .0;
+            assert_eq!(rel(files), ["goldenish/y.yaml", "src/z.yaml"], "{exclude}");
+        }
+        let absolute = find_files_except(dir.path(), &[dir.path().join("golden")]);
+        assert_eq!(
+            rel(absolute.expect("walk").0),
+            ["goldenish/y.yaml", "src/z.yaml"]
+        );
+        let all = find_files_except(dir.path(), &[PathBuf::from("."), PathBuf::new()]);
+        assert_eq!(rel(all.expect("walk").0).len(), 3, "`.` excludes nothing");
     }
 }
