@@ -474,3 +474,18 @@ fn base_revision_errors() {
     assert_eq!(code, Some(2));
     assert!(err.contains("not in a git work tree"), "{err}");
 }
+
+/// The pre-commit hook's layout: goldens inside the rendered tree are output, not input.
+#[test]
+fn goldens_inside_the_tree_are_not_read_as_input() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    copy_dir(&root().join("examples").join("hf-private"), &repo);
+    copy_dir(
+        &root().join("golden").join("hf-private").join("concrete"),
+        &repo.join("golden"),
+    );
+    let (code, out, err) = run(aimc_diff(&["--golden", "golden", "."]).current_dir(&repo));
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("0 added, 0 changed, 0 removed"), "{out}");
+}

@@ -138,7 +138,19 @@ fn against_golden(args: &DiffArgs, golden: &Path, report: &Report) -> Result<boo
             golden.display()
         ));
     }
-    let rendered = render(&args.dir, &args.flags)?;
+    // Goldens kept inside the rendered tree are output, not input.
+    let mut flags = args.flags.clone();
+    if let (Ok(g), Ok(d)) = (
+        std::fs::canonicalize(golden),
+        std::fs::canonicalize(&args.dir),
+    ) {
+        if let Ok(rel) = g.strip_prefix(&d) {
+            if !rel.as_os_str().is_empty() {
+                flags.exclude.push(rel.to_path_buf());
+            }
+        }
+    }
+    let rendered = render(&args.dir, &flags)?;
     let files = emit::layout(&rendered, Format::Yaml).map_err(|e| e.to_string())?;
     let new = objects::from_rendered(rendered);
     let old = if golden.is_dir() {
