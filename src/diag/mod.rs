@@ -2,7 +2,7 @@
 
 pub mod report;
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -184,17 +184,13 @@ impl IntoIterator for Diagnostics {
     }
 }
 
-/// Renders the text report; `root` makes file names relative for stable output.
+/// The text report for stderr: source line and caret, colour on a terminal (unless
+/// `NO_COLOR`); `root` makes file names relative for stable output.
 pub fn render_text(diags: &[Diagnostic], root: Option<&Path>) -> String {
-    let mut out = String::new();
-    for d in diags {
-        let mut d = d.clone();
-        if let (Some(root), Some(loc)) = (root, d.location.as_mut()) {
-            if let Ok(rel) = loc.file.strip_prefix(root) {
-                loc.file = rel.to_path_buf();
-            }
-        }
-        let _ = writeln!(out, "{d}");
-    }
-    out
+    report::render(
+        diags,
+        report::DiagFormat::Text,
+        root,
+        report::stderr_color(),
+    )
 }
