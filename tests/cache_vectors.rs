@@ -1,36 +1,11 @@
 //! Worked examples of cache-model.md that span the pipeline (§5.2, §5.4, §5.5, §3.5).
 
-use aimc::cli::render::{render_loaded, RenderFlags};
-use aimc::emit::EmitMode;
-use aimc::load::{load_sources, LoadOptions};
-use serde_json::Value;
-use std::path::PathBuf;
+mod common;
 
-fn render(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
-    let args = RenderFlags {
-        emit: Some(emit),
-        gitops: Some(aimc::cli::render::GitopsArg::None),
-        namespace: None,
-        strict: None,
-        skip_foreign: false,
-        exclude: Vec::new(),
-        api_versions: None,
-        kube_version: None,
-    };
-    let sources = files
-        .iter()
-        .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
-        .collect();
-    let outcome = render_loaded(load_sources(sources, &LoadOptions::default()), &args);
-    let errors: Vec<String> = outcome
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{}", errors.join("\n"));
-    outcome.objects.expect("objects")
-}
+use aimc::cli::render::RenderFlags;
+use aimc::emit::EmitMode;
+use common::render_ok as render;
+use serde_json::Value;
 
 fn of_kind<'a>(objs: &'a [Value], kind: &str) -> Vec<&'a Value> {
     objs.iter().filter(|o| o["kind"] == kind).collect()
@@ -239,21 +214,7 @@ metadata: {name: s, namespace: ns}
 spec: {model: {name: m}}
 ",
     )];
-    let sources = files
-        .iter()
-        .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
-        .collect();
-    let args = RenderFlags {
-        emit: None,
-        gitops: None,
-        namespace: None,
-        strict: None,
-        skip_foreign: false,
-        exclude: Vec::new(),
-        api_versions: None,
-        kube_version: None,
-    };
-    let objs = render_loaded(load_sources(sources, &LoadOptions::default()), &args)
+    let objs = common::render_files(&files, &RenderFlags::default())
         .objects
         .expect("renders");
     let wave = |k: &str| {

@@ -1,40 +1,11 @@
 //! Worked examples of service.md that span the whole pipeline (§3.4, §3.5, §10.1).
 //! Naming (§6.8), path templates (§8.3) and merges (§2.4, §3.3) are unit-tested in their modules.
 
-use aimc::cli::render::{render_loaded, RenderFlags};
+mod common;
+
 use aimc::emit::EmitMode;
-use aimc::load::{load_sources, LoadOptions};
+use common::render_ok as render;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn args(emit: EmitMode) -> RenderFlags {
-    RenderFlags {
-        emit: Some(emit),
-        gitops: Some(aimc::cli::render::GitopsArg::None),
-        namespace: None,
-        strict: None,
-        skip_foreign: false,
-        exclude: Vec::new(),
-        api_versions: None,
-        kube_version: None,
-    }
-}
-
-fn render(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
-    let sources = files
-        .iter()
-        .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
-        .collect();
-    let outcome = render_loaded(load_sources(sources, &LoadOptions::default()), &args(emit));
-    let errors: Vec<String> = outcome
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{}", errors.join("\n"));
-    outcome.objects.expect("objects")
-}
 
 fn find<'a>(objs: &'a [Value], kind: &str) -> &'a Value {
     objs.iter()

@@ -1,26 +1,12 @@
 //! Inputs that render but hit an operator defect or an offline unknown: each gets its
 //! diagnostic, and the output is what the operator would produce.
 
-use aimc::cli::render::{render_loaded, Outcome, RenderFlags};
-use aimc::load::{load_sources, LoadOptions};
-use std::path::PathBuf;
+mod common;
+
+use aimc::cli::render::{Outcome, RenderFlags};
 
 fn run(files: &[(&str, &str)]) -> Outcome {
-    let args = RenderFlags {
-        emit: None,
-        gitops: None,
-        namespace: None,
-        strict: None,
-        skip_foreign: false,
-        exclude: Vec::new(),
-        api_versions: None,
-        kube_version: None,
-    };
-    let sources = files
-        .iter()
-        .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
-        .collect();
-    render_loaded(load_sources(sources, &LoadOptions::default()), &args)
+    common::render_files(files, &RenderFlags::default())
 }
 
 fn codes(o: &Outcome) -> Vec<(&'static str, String)> {
