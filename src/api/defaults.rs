@@ -77,8 +77,9 @@ fn model_sources(spec: &mut Value, path: &[&str]) {
 }
 
 /// The API server drops `null` fields of non-nullable schemas before defaulting, so
-/// `group: null` still gets the default.
-fn prune_nulls(v: &mut Value) {
+/// `group: null` still gets the default. List items stay: a null item is an error the schema
+/// should report.
+pub(crate) fn prune_nulls(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.retain(|_, v| !v.is_null());

@@ -3,6 +3,7 @@
 pub mod aim;
 pub mod core;
 mod defaults;
+pub(crate) use defaults::prune_nulls;
 pub mod quantity;
 mod quantity_serde;
 

@@ -138,7 +138,7 @@ pub fn validate_input(obj: &Object) -> Vec<Diagnostic> {
     // The API server drops a null field that its schema does not declare nullable before it
     // validates (none of the AIM CRDs declares one nullable): `caching:` with no value is
     // an absent field, not a type error.
-    prune_nulls(&mut instance);
+    api::prune_nulls(&mut instance);
     let mut out = Vec::new();
     for error in validator.iter_errors(&instance) {
         let path = segments(error.instance_path().as_str());
@@ -220,19 +220,6 @@ pub fn validate_output(v: &Value) -> Vec<String> {
 fn internal_error(e: &str) -> Diagnostic {
     Diagnostic::error("InternalError", e.to_owned())
         .help("this is a bug in aimc: its embedded schemas are broken; please report it")
-}
-
-/// Removes object fields whose value is null, at any depth (list items stay: a null item is
-/// an error the schema should report).
-fn prune_nulls(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.retain(|_, v| !v.is_null());
-            m.values_mut().for_each(prune_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(prune_nulls),
-        _ => {}
-    }
 }
 
 /// A JSON pointer (`/spec/foo/0/bar`) as path segments. Numeric tokens are list indices:
@@ -461,7 +448,7 @@ mod tests {
     #[test]
     fn nulls_in_objects_are_pruned_but_not_in_lists() {
         let mut v = serde_json::json!({"a": null, "b": {"c": null, "d": 1}, "e": [null]});
-        prune_nulls(&mut v);
+        api::prune_nulls(&mut v);
         assert_eq!(v, serde_json::json!({"b": {"d": 1}, "e": [null]}));
     }
 

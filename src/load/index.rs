@@ -411,7 +411,8 @@ fn parse_aim(kind: AimKind, value: &mut Value, d: &DocRef) -> Result<AimObject, 
     }
 }
 
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+/// The string values of a JSON object (labels, annotations); other values are skipped.
+pub(crate) fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()

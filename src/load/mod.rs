@@ -6,6 +6,7 @@ pub mod lock;
 pub mod yaml;
 
 pub use config::ProjectConfig;
+pub(crate) use index::string_map;
 pub use index::{AimObject, DocRef, Index, ObjKey, Object, SourceFile, SrcRef};
 pub use lock::Lock;
 

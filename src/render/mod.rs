@@ -8,7 +8,7 @@ pub mod storage;
 
 use crate::api::AIM_API_VERSION;
 use crate::diag::Diagnostic;
-use crate::load::Lock;
+use crate::load::{string_map, Lock};
 use crate::naming;
 use crate::resolve::cache::Artifact;
 use crate::resolve::labels;
@@ -476,16 +476,6 @@ fn route_path(sp: &ServicePlan, r: &route::Routing, diags: &mut Vec<Diagnostic>)
             default()
         }
     }
-}
-
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The service as the operator's typed Go struct would present it to JSONPath: non-pointer
