@@ -75,8 +75,13 @@ printf '%8s %8s | %9s %7s | %9s %7s %8s | %9s %7s %8s\n' \
 for n in "${sizes[@]}"; do
   tree=$work/tree-$n
   AIMC_BENCH_SIZES=$n AIMC_BENCH_WRITE=$tree cargo bench --quiet --bench render >/dev/null
-  "$aimc" render "$tree" >"$work/objects.yaml" 2>/dev/null
-  "$aimc" render --format json "$tree" >"$work/objects.json" 2>/dev/null
+  for format in yaml json; do
+    "$aimc" render --format "$format" "$tree" >"$work/objects.$format" 2>"$work/err" || {
+      note "peers: aimc cannot render the generated tree of $n services:"
+      tail -n 20 "$work/err" >&2
+      exit 1
+    }
+  done
   objects=$(grep -c '^---$' "$work/objects.yaml")
 
   # helm: the objects as a values list, printed back by one range over toYaml.
@@ -103,7 +108,11 @@ PY
   cp "$work/objects.yaml" "$kust/objects.yaml"
   printf 'resources:\n- objects.yaml\n' >"$kust/kustomization.yaml"
 
-  read -r a_ms a_mib <<<"$(measure "$aimc" render "$tree")"
+  result=$(measure "$aimc" render "$tree")
+  case $result in
+    timeout | failed) note "peers: aimc $result on $n services"; exit 1 ;;
+  esac
+  read -r a_ms a_mib <<<"$result"
   row=$(printf '%8d %8d | %9d %7d' "$n" "$objects" "$a_ms" "$a_mib")
   for peer in helm kust; do
     case $peer in
