@@ -3,8 +3,11 @@
 //! `AIMC_UPDATE_GOLDEN=1 cargo test --test golden` rewrites the goldens (refused when `CI` is
 //! set); a missing golden directory fails.
 
-use aimc::cli::render::{render_dir, RenderArgs, RenderFlags};
+use aimc::cli::render::{
+    render_dir, render_documents, render_loaded, GitopsArg, RenderArgs, RenderFlags,
+};
 use aimc::emit::{self, EmitMode, Format};
+use aimc::load::{self, LoadOptions};
 use std::path::{Path, PathBuf};
 
 fn args(dir: &Path) -> RenderArgs {
@@ -56,7 +59,9 @@ fn examples_match_goldens() {
             .to_owned();
         // Each example has a golden per output mode: golden/<example>/<mode>/ in the -o layout.
         for (mode, mode_name) in [(EmitMode::Concrete, "concrete"), (EmitMode::All, "all")] {
-            let outcome = render_dir(&args_for(&ex, mode)).expect("example readable");
+            // The path `aimc render` takes: objects serialised as they are rendered.
+            let loaded = load::load_dir(&ex, &LoadOptions::default()).expect("example readable");
+            let outcome = render_documents(loaded, &args_for(&ex, mode).flags, Format::Yaml);
             let errors: Vec<String> = outcome
                 .diagnostics
                 .iter()
@@ -68,8 +73,13 @@ fn examples_match_goldens() {
                 "example {name} has errors:\n{}",
                 errors.join("\n")
             );
-            let objects = outcome.objects.expect("objects when no errors");
-            let actual = emit::layout(&objects, Format::Yaml).expect("layout");
+            let docs = outcome.objects.expect("objects when no errors");
+            let actual: std::collections::BTreeMap<PathBuf, String> =
+                emit::layout_docs(&docs, Format::Yaml)
+                    .expect("layout")
+                    .into_iter()
+                    .map(|(p, t)| (p, t.to_owned()))
+                    .collect();
             let dir = golden_root.join(&name).join(mode_name);
             if update {
                 aimc::golden::replace_dir(&dir, &actual).expect("update goldens");
@@ -90,6 +100,40 @@ fn examples_match_goldens() {
         "goldens differ:\n{}",
         failures.join("\n")
     );
+}
+
+/// `render`, `-o` and Argo CD serialise each object as it is rendered; `diff`, `validate` and
+/// `explain` work on the JSON objects. Both must give the same bytes, in every mode.
+#[test]
+fn serialised_and_json_paths_agree() {
+    for ex in examples() {
+        for emit_mode in [EmitMode::Concrete, EmitMode::All, EmitMode::Aim] {
+            for gitops in [GitopsArg::Argocd, GitopsArg::None] {
+                for format in [Format::Yaml, Format::Json] {
+                    let flags = RenderFlags {
+                        emit: Some(emit_mode),
+                        gitops: Some(gitops),
+                        ..RenderFlags::default()
+                    };
+                    let load = || load::load_dir(&ex, &LoadOptions::default()).expect("readable");
+                    let values = render_loaded(load(), &flags);
+                    let docs = render_documents(load(), &flags, format);
+                    let context = format!("{} {emit_mode:?} {gitops:?} {format:?}", ex.display());
+                    assert_eq!(values.diagnostics, docs.diagnostics, "{context}");
+                    let values = values.objects.expect("objects");
+                    let docs = docs.objects.expect("documents");
+                    let mut streamed = Vec::new();
+                    emit::write_stream(&docs, format, &mut streamed).expect("write");
+                    let expected = emit::stream(&values, format).expect("stream");
+                    assert_eq!(
+                        String::from_utf8(streamed).expect("utf-8"),
+                        expected,
+                        "{context}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -304,7 +304,11 @@ spec:
         };
         let _ = write!(s, "  overrides:\n    metric: {metric}\n");
     }
-    if rng.chance(30) {
+    // A service's env reaches the cache it downloads through, so services that tune their
+    // engine use Dedicated caching: Shared caches of one template keep one env (a clean tree,
+    // as a platform team's would be; conflicting shares are warnings).
+    let tuned = rng.chance(30);
+    if tuned {
         let _ = write!(
             s,
             "  env:\n    - name: AIM_ENGINE_ARGS\n      value: '{{\"max-model-len\":{}}}'\n    - name: LOG_PREFIX\n      value: svc-{i}\n",
@@ -336,7 +340,7 @@ spec:
     if rng.chance(20) {
         s.push_str("  imagePullSecrets:\n    - name: registry-creds\n");
     }
-    if rng.chance(10) {
+    if tuned || rng.chance(10) {
         s.push_str("  caching:\n    mode: Dedicated\n");
     }
     s

@@ -2,12 +2,11 @@
 
 use super::exit;
 use crate::diag::{self, Diagnostic, Diagnostics};
-use crate::emit::{self, EmitMode, Format};
+use crate::emit::{self, Doc, EmitError, EmitMode, Emitted, Format};
 use crate::load::{self, LoadOptions};
 use crate::render::{self, Ctx, Gitops};
 use crate::resolve;
 use clap::{Args, ValueEnum};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,9 +67,9 @@ pub struct RenderArgs {
 }
 
 /// The result of a render: diagnostics, and the objects when there was no error.
-pub struct Outcome {
+pub struct Outcome<T = serde_json::Value> {
     pub diagnostics: Vec<Diagnostic>,
-    pub objects: Option<Vec<serde_json::Value>>,
+    pub objects: Option<Vec<T>>,
 }
 
 /// Loads, resolves and renders `args.dir`. `Err` is an I/O failure reading the tree.
@@ -78,18 +77,50 @@ pub fn render_dir(args: &RenderArgs) -> Result<Outcome, load::IoError> {
     render_tree(&args.dir, &args.flags)
 }
 
-/// Loads, resolves and renders `dir`. `Err` is an I/O failure reading the tree.
-pub fn render_tree(dir: &std::path::Path, flags: &RenderFlags) -> Result<Outcome, load::IoError> {
-    let opts = LoadOptions {
+fn load_options(flags: &RenderFlags) -> LoadOptions {
+    LoadOptions {
         default_namespace: flags.namespace.clone().filter(|n| !n.is_empty()),
         skip_foreign: flags.skip_foreign,
         exclude: flags.exclude.clone(),
-    };
-    let loaded = load::load_dir(dir, &opts)?;
+    }
+}
+
+/// Loads, resolves and renders `dir`. `Err` is an I/O failure reading the tree.
+pub fn render_tree(dir: &std::path::Path, flags: &RenderFlags) -> Result<Outcome, load::IoError> {
+    let loaded = load::load_dir(dir, &load_options(flags))?;
     Ok(render_loaded(loaded, flags))
 }
 
-pub fn render_loaded(mut loaded: load::Loaded, args: &RenderFlags) -> Outcome {
+/// The objects as JSON values, in output order.
+pub fn render_loaded(loaded: load::Loaded, args: &RenderFlags) -> Outcome {
+    pipeline(
+        loaded,
+        args,
+        |v, _| v,
+        |index, rendered, mode| Ok(emit::collect(index, rendered, mode)),
+    )
+}
+
+/// The objects serialised in `format`, in output order. Each rendered object is serialised
+/// on the thread that built it and its JSON tree dropped at once, which is what keeps a
+/// monorepo's render within a small, flat memory budget.
+pub fn render_documents(loaded: load::Loaded, args: &RenderFlags, format: Format) -> Outcome<Doc> {
+    pipeline(
+        loaded,
+        args,
+        |v, derived| Doc::new(&v, derived, format),
+        |index, rendered, mode| emit::collect_docs(index, rendered, mode, format),
+    )
+}
+
+/// Source expansion, resolution, rendering (each object through `sink`) and collection in
+/// output order; nothing is collected once an error is known.
+fn pipeline<R: Send, T: Emitted>(
+    mut loaded: load::Loaded,
+    args: &RenderFlags,
+    sink: impl Fn(serde_json::Value, bool) -> R + Sync,
+    collect: impl FnOnce(load::Index, render::Rendered<R>, EmitMode) -> Result<Vec<T>, EmitError>,
+) -> Outcome<T> {
     let mut diags: Diagnostics = std::mem::take(&mut loaded.diagnostics);
     if !diags.has_errors() {
         diags.extend(resolve::sources::expand(&mut loaded.index, &loaded.lock));
@@ -128,17 +159,18 @@ pub fn render_loaded(mut loaded: load::Loaded, args: &RenderFlags) -> Outcome {
         _ => Gitops::Argocd,
     };
     let plan = resolve::resolve(&loaded.index, &config, &loaded.lock);
-    let rendered = render::render(
+    let mut rendered = render::render_with(
         &plan,
         &loaded.lock,
         &Ctx {
             gitops,
             concrete: mode != EmitMode::Aim,
+            derived: mode == EmitMode::All,
         },
+        sink,
     );
     diags.extend(plan.diagnostics.iter().cloned());
     drop(plan);
-    let mut rendered = rendered;
     diags.extend(std::mem::take(&mut rendered.diagnostics));
     if mode == EmitMode::Aim {
         diags.relax_missing_facts();
@@ -146,7 +178,16 @@ pub fn render_loaded(mut loaded: load::Loaded, args: &RenderFlags) -> Outcome {
     if diags.has_errors() {
         return finish(diags, None);
     }
-    let objects = emit::collect(loaded.index, rendered, mode);
+    let objects = match collect(loaded.index, rendered, mode) {
+        Ok(o) => o,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error("EmitFailed", format!("cannot serialise the output: {e}"))
+                    .help("this is a bug in aimc; please report it with the input that caused it"),
+            );
+            return finish(diags, None);
+        }
+    };
     if let Some(apis) = args.api_versions.as_deref() {
         diags.extend(missing_apis(&objects, apis));
     }
@@ -172,7 +213,7 @@ const REQUIRED_APIS: [(&str, &str, &str); 2] = [
 /// not serve. Leaving such objects out, as Helm charts do with `.Capabilities`, would make
 /// Argo CD prune a service's routes without a word; an error keeps the last good sync.
 /// An empty list is Argo CD's "not known yet", not "nothing is served".
-fn missing_apis(objects: &[serde_json::Value], apis: &[String]) -> Vec<Diagnostic> {
+fn missing_apis<T: Emitted>(objects: &[T], apis: &[String]) -> Vec<Diagnostic> {
     let served: Vec<&str> = apis
         .iter()
         .map(|a| a.trim())
@@ -189,14 +230,11 @@ fn missing_apis(objects: &[serde_json::Value], apis: &[String]) -> Vec<Diagnosti
         }
         let needing: Vec<String> = objects
             .iter()
-            .filter(|o| o["apiVersion"] == api && o["kind"] == kind)
-            .map(|o| {
-                let meta = &o["metadata"];
-                match (meta["namespace"].as_str(), meta["name"].as_str()) {
-                    (Some(ns), Some(name)) => format!("{ns}/{name}"),
-                    (None, Some(name)) => name.to_owned(),
-                    _ => String::from("?"),
-                }
+            .map(Emitted::ident)
+            .filter(|(a, k, ..)| *a == api && *k == kind)
+            .map(|(_, _, ns, name)| match ns {
+                Some(ns) => format!("{ns}/{name}"),
+                None => name.to_owned(),
             })
             .collect();
         let Some(first) = needing.first() else {
@@ -220,40 +258,32 @@ fn missing_apis(objects: &[serde_json::Value], apis: &[String]) -> Vec<Diagnosti
 }
 
 pub fn run(args: &RenderArgs) -> u8 {
-    let outcome = match render_dir(args) {
-        Ok(o) => o,
+    let loaded = match load::load_dir(&args.dir, &load_options(&args.flags)) {
+        Ok(l) => l,
         Err(e) => {
             eprintln!("aimc: cannot read {e}");
             return exit::USAGE_OR_IO;
         }
     };
+    let outcome = render_documents(loaded, &args.flags, args.format);
     let root = Some(args.dir.as_path());
     eprint!("{}", diag::render_text(&outcome.diagnostics, root));
-    let Some(objects) = outcome.objects else {
+    let Some(docs) = outcome.objects else {
         let n = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
         eprintln!("aimc: {n} error(s); nothing rendered");
         return exit::INPUT_ERROR;
     };
     let code = match &args.output {
-        Some(dir) => write_layout(dir, &objects, args.format),
-        None => write_stdout(&objects, args.format),
+        Some(dir) => write_layout(dir, &docs, args.format),
+        None => write_stdout(&docs, args.format),
     };
-    // The process exits next: freeing tens of thousands of JSON trees one by one would cost
-    // more than rendering them.
-    std::mem::forget(objects);
+    // The process exits next: freeing every document one by one is work for nothing.
+    std::mem::forget(docs);
     code
 }
 
-fn write_stdout(objects: &[serde_json::Value], format: Format) -> u8 {
-    let text = match emit::stream(objects, format) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("aimc: {e}");
-            return exit::INPUT_ERROR;
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+fn write_stdout(docs: &[Doc], format: Format) -> u8 {
+    match emit::write_stream(docs, format, &mut std::io::stdout().lock()) {
         Ok(()) => exit::OK,
         // A closed pipe (`aimc render | head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
@@ -264,8 +294,8 @@ fn write_stdout(objects: &[serde_json::Value], format: Format) -> u8 {
     }
 }
 
-fn write_layout(dir: &std::path::Path, objects: &[serde_json::Value], format: Format) -> u8 {
-    let files = match emit::layout(objects, format) {
+fn write_layout(dir: &std::path::Path, docs: &[Doc], format: Format) -> u8 {
+    let files = match emit::layout_docs(docs, format) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("aimc: {e}");

@@ -74,6 +74,7 @@ pub fn validate(
                 &Ctx {
                     gitops: Gitops::Argocd,
                     concrete: true,
+                    derived: true,
                 },
             );
             diags.extend(rendered.diagnostics.iter().cloned());

@@ -4,7 +4,10 @@ use crate::load::Index;
 use crate::render::Rendered;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::PathBuf;
+
+mod yaml;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EmitMode {
@@ -44,14 +47,57 @@ fn rank(api_version: &str, kind: &str, derived_aim: bool) -> u8 {
     }
 }
 
-fn field<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
-}
-
 /// The objects to emit for `mode`, in canonical order: kind order, then namespace, then name.
 /// Consumes the index and the rendered objects so nothing is copied.
 pub fn collect(index: Index, rendered: Rendered, mode: EmitMode) -> Vec<Value> {
-    let mut out: Vec<(bool, Value)> = Vec::new();
+    let keyed_value = |v: Value, derived: bool| (SortKey::of(&v, derived), v);
+    let mut keyed = gather(index, rendered, mode, keyed_value, keyed_value);
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.into_iter().map(|(_, v)| v).collect()
+}
+
+/// The same objects as [`collect`], in the same order, already serialised: the rendered ones
+/// by the sink of [`crate::render::render_with`] (see [`Doc::new`]), the passthrough ones
+/// here, in parallel.
+pub fn collect_docs(
+    index: Index,
+    rendered: Rendered<Result<Doc, EmitError>>,
+    mode: EmitMode,
+    format: Format,
+) -> Result<Vec<Doc>, EmitError> {
+    let mut passthrough = Vec::new();
+    let mut docs = gather(
+        index,
+        rendered,
+        mode,
+        |v, derived| {
+            passthrough.push((v, derived));
+            None
+        },
+        |doc, _| Some(doc),
+    )
+    .into_iter()
+    .flatten()
+    .collect::<Result<Vec<Doc>, EmitError>>()?;
+    let serialised =
+        crate::load::parallel_map(passthrough, |(v, derived)| Doc::new(&v, derived, format));
+    for d in serialised {
+        docs.push(d?);
+    }
+    docs.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(docs)
+}
+
+/// The index objects `mode` emits (through `pass`) followed by the rendered ones (through
+/// `pass_rendered`), unordered; both are told whether aimc derived the object.
+fn gather<T, R>(
+    index: Index,
+    rendered: Rendered<R>,
+    mode: EmitMode,
+    mut pass: impl FnMut(Value, bool) -> T,
+    mut pass_rendered: impl FnMut(R, bool) -> T,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
     for o in index.into_objects() {
         if is_fact(&o.key.api_version, &o.key.kind) {
             continue;
@@ -63,42 +109,99 @@ pub fn collect(index: Index, rendered: Rendered, mode: EmitMode) -> Vec<Value> {
             EmitMode::Aim => true,
         };
         if wanted {
-            out.push((o.derived, o.value));
+            out.push(pass(o.value, o.derived));
         }
     }
     if mode != EmitMode::Aim {
-        out.extend(rendered.concrete.into_iter().map(|v| (false, v)));
+        out.extend(
+            rendered
+                .concrete
+                .into_iter()
+                .map(|r| pass_rendered(r, false)),
+        );
     }
     if mode == EmitMode::All {
-        out.extend(rendered.derived.into_iter().map(|v| (true, v)));
+        out.extend(rendered.derived.into_iter().map(|r| pass_rendered(r, true)));
     }
-    // Keys are computed once: JSON-pointer lookups in the comparator dominate otherwise.
-    let mut keyed: Vec<(SortKey, Value)> = out
-        .into_iter()
-        .map(|(derived, v)| (sort_key(&v, derived), v))
-        .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.into_iter().map(|(_, v)| v).collect()
+    out
 }
 
-type SortKey = (u8, String, String, String, String);
+/// Where an object sorts in the output: kind order, kind, apiVersion, namespace, name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SortKey {
+    rank: u8,
+    pub kind: String,
+    pub api_version: String,
+    /// Empty for cluster-scoped objects.
+    pub namespace: String,
+    pub name: String,
+}
 
-fn sort_key(v: &Value, derived: bool) -> SortKey {
-    let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-    let meta = |k: &str| {
-        v.get("metadata")
-            .and_then(|m| m.get(k))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
-    let (api, kind) = (get("apiVersion"), get("kind"));
-    (
-        rank(api, kind, derived),
-        kind.to_owned(),
-        api.to_owned(),
-        meta("namespace").to_owned(),
-        meta("name").to_owned(),
-    )
+impl SortKey {
+    fn of(v: &Value, derived: bool) -> SortKey {
+        let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+        let meta = |k: &str| {
+            v.get("metadata")
+                .and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        };
+        let (api, kind) = (get("apiVersion"), get("kind"));
+        SortKey {
+            rank: rank(api, kind, derived),
+            kind: kind.to_owned(),
+            api_version: api.to_owned(),
+            namespace: meta("namespace").to_owned(),
+            name: meta("name").to_owned(),
+        }
+    }
+}
+
+/// One serialised output object and where it sorts.
+#[derive(Debug)]
+pub struct Doc {
+    pub key: SortKey,
+    /// The document in its format, ending with a newline (no `---`).
+    pub text: String,
+}
+
+impl Doc {
+    /// `v` in `format`; `derived`: aimc derived it (it sorts with the derived AIM objects).
+    pub fn new(v: &Value, derived: bool, format: Format) -> Result<Doc, EmitError> {
+        Ok(Doc {
+            key: SortKey::of(v, derived),
+            text: document(v, format)?,
+        })
+    }
+}
+
+/// What the output layout and the API check need from an output object: apiVersion, kind,
+/// namespace, name.
+pub trait Emitted {
+    fn ident(&self) -> (&str, &str, Option<&str>, &str);
+}
+
+impl Emitted for Value {
+    fn ident(&self) -> (&str, &str, Option<&str>, &str) {
+        fn s(v: &Value) -> &str {
+            v.as_str().unwrap_or("")
+        }
+        let meta = &self["metadata"];
+        (
+            s(&self["apiVersion"]),
+            s(&self["kind"]),
+            meta["namespace"].as_str(),
+            s(&meta["name"]),
+        )
+    }
+}
+
+impl Emitted for Doc {
+    fn ident(&self) -> (&str, &str, Option<&str>, &str) {
+        let k = &self.key;
+        let ns = (!k.namespace.is_empty()).then_some(k.namespace.as_str());
+        (&k.api_version, &k.kind, ns, &k.name)
+    }
 }
 
 #[derive(Debug)]
@@ -112,7 +215,7 @@ impl std::fmt::Display for EmitError {
 
 /// One object as a YAML document (without the `---` separator).
 pub fn yaml_document(v: &Value) -> Result<String, EmitError> {
-    serde_saphyr::to_string(v).map_err(|e| EmitError(format!("cannot serialise object: {e}")))
+    yaml::document(v).map_err(|e| EmitError(format!("cannot serialise object: {e}")))
 }
 
 /// One object in `format`, ending with a newline.
@@ -148,27 +251,36 @@ pub fn stream(objects: &[Value], format: Format) -> Result<String, EmitError> {
 
 /// One object's file in the `-o` layout: `<namespace or _cluster>/<kind>-<name>.<ext>`, kind
 /// lower-cased.
-pub fn layout_path(v: &Value, format: Format) -> PathBuf {
+pub fn layout_path(v: &impl Emitted, format: Format) -> PathBuf {
     let ext = match format {
         Format::Yaml => "yaml",
         Format::Json => "json",
     };
-    let ns = field(v, "/metadata/namespace");
-    let dir = if ns.is_empty() { "_cluster" } else { ns };
-    let file = format!(
-        "{}-{}.{ext}",
-        field(v, "/kind").to_ascii_lowercase(),
-        field(v, "/metadata/name")
-    );
+    let (_, kind, ns, name) = v.ident();
+    let dir = ns.filter(|ns| !ns.is_empty()).unwrap_or("_cluster");
+    let file = format!("{}-{name}.{ext}", kind.to_ascii_lowercase());
     PathBuf::from(dir).join(file)
 }
 
 /// The `-o` layout: every object at its [`layout_path`].
 pub fn layout(objects: &[Value], format: Format) -> Result<BTreeMap<PathBuf, String>, EmitError> {
+    layout_with(objects, format, |v| document(v, format))
+}
+
+/// The `-o` layout of serialised documents.
+pub fn layout_docs(docs: &[Doc], format: Format) -> Result<BTreeMap<PathBuf, &str>, EmitError> {
+    layout_with(docs, format, |d| Ok(d.text.as_str()))
+}
+
+fn layout_with<'a, T: Emitted, S>(
+    objects: &'a [T],
+    format: Format,
+    text: impl Fn(&'a T) -> Result<S, EmitError>,
+) -> Result<BTreeMap<PathBuf, S>, EmitError> {
     let mut files = BTreeMap::new();
     for v in objects {
         let path = layout_path(v, format);
-        if files.insert(path.clone(), document(v, format)?).is_some() {
+        if files.insert(path.clone(), text(v)?).is_some() {
             return Err(EmitError(format!(
                 "two objects map to the output file {}; they differ only in apiVersion",
                 path.display()
@@ -176,6 +288,24 @@ pub fn layout(objects: &[Value], format: Format) -> Result<BTreeMap<PathBuf, Str
         }
     }
     Ok(files)
+}
+
+/// Writes the documents as one stream (`---` before each YAML document, JSON documents one
+/// after another) through a buffer: the caller has checked everything that can fail, so the
+/// stream is never partial except for a failing writer.
+pub fn write_stream(
+    docs: &[Doc],
+    format: Format,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    for d in docs {
+        if format == Format::Yaml {
+            out.write_all(b"---\n")?;
+        }
+        out.write_all(d.text.as_bytes())?;
+    }
+    out.flush()
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub struct Ctx {
     pub gitops: Gitops,
     /// Concrete objects are wanted (not `--emit aim`): PVCs need sizes then.
     pub concrete: bool,
+    /// The derived AIM objects are wanted (`--emit all`, validation); otherwise they are not
+    /// built at all.
+    pub derived: bool,
 }
 
 impl Ctx {
@@ -48,12 +51,23 @@ impl Ctx {
     }
 }
 
-/// Objects rendered from the plan, plus the derived AIM objects (for `--emit all`).
-#[derive(Debug, Default)]
-pub struct Rendered {
-    pub concrete: Vec<Value>,
-    pub derived: Vec<Value>,
+/// Objects rendered from the plan, plus the derived AIM objects (for `--emit all`), each as
+/// the sink given to [`render_with`] made it (the JSON value itself for [`render`]).
+#[derive(Debug)]
+pub struct Rendered<T = Value> {
+    pub concrete: Vec<T>,
+    pub derived: Vec<T>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<T> Default for Rendered<T> {
+    fn default() -> Self {
+        Rendered {
+            concrete: Vec::new(),
+            derived: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
 }
 
 /// A Kubernetes object from its parts, moved rather than copied (`json!` would serialise
@@ -97,6 +111,18 @@ pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &
 }
 
 pub fn render(plan: &Plan, lock: &Lock, ctx: &Ctx) -> Rendered {
+    render_with(plan, lock, ctx, |v, _| v)
+}
+
+/// Renders the plan and passes every object to `sink` (with whether it is a derived AIM
+/// object) as soon as it is built, on the thread that built it: a sink that serialises
+/// keeps only text, never the whole set of JSON trees.
+pub fn render_with<T: Send>(
+    plan: &Plan,
+    lock: &Lock,
+    ctx: &Ctx,
+    sink: impl Fn(Value, bool) -> T + Sync,
+) -> Rendered<T> {
     let mut out = Rendered::default();
     // Services render independently; pieces are joined in plan order, so the result does not
     // depend on the thread count.
@@ -126,21 +152,46 @@ pub fn render(plan: &Plan, lock: &Lock, ctx: &Ctx) -> Rendered {
             .collect();
         let mut piece = Rendered::default();
         render_service(sp, &volumes, ctx, &mut piece);
-        piece
+        let concrete: Vec<T> = piece.concrete.into_iter().map(|v| sink(v, false)).collect();
+        (concrete, piece.diagnostics)
     });
-    for p in pieces {
-        out.concrete.extend(p.concrete);
-        out.diagnostics.extend(p.diagnostics);
+    for (concrete, diagnostics) in pieces {
+        out.concrete.extend(concrete);
+        out.diagnostics.extend(diagnostics);
     }
     if ctx.concrete {
-        for a in &plan.caching.artifacts {
-            out.concrete
-                .extend(storage::render_artifact(a, lock, ctx, &mut out.diagnostics));
+        let pieces = crate::load::parallel_map(plan.caching.artifacts.iter().collect(), |a| {
+            let mut diags = Vec::new();
+            let objects: Vec<T> = storage::render_artifact(a, lock, ctx, &mut diags)
+                .into_iter()
+                .map(|v| sink(v, false))
+                .collect();
+            (objects, diags)
+        });
+        for (objects, diagnostics) in pieces {
+            out.concrete.extend(objects);
+            out.diagnostics.extend(diagnostics);
         }
     }
-    out.derived
-        .extend(plan.caching.caches.iter().filter_map(storage::cache_object));
-    out.derived.extend(
+    if ctx.derived {
+        out.derived = derived_objects(plan)
+            .into_iter()
+            .map(|v| sink(v, true))
+            .collect();
+    }
+    out
+}
+
+/// The AIM objects the operator's controllers would create: caches, artifacts, models,
+/// generated and override-derived templates.
+fn derived_objects(plan: &Plan) -> Vec<Value> {
+    let mut derived: Vec<Value> = plan
+        .caching
+        .caches
+        .iter()
+        .filter_map(storage::cache_object)
+        .collect();
+    derived.extend(
         plan.caching
             .artifacts
             .iter()
@@ -153,22 +204,17 @@ pub fn render(plan: &Plan, lock: &Lock, ctx: &Ctx) -> Rendered {
             (&m.namespace, &m.name),
             string_map(v.pointer("/metadata/labels")),
         );
-        out.derived.push(v);
+        derived.push(v);
     }
     for t in &plan.generated_templates {
         let created = match (&t.scope, &t.generated_by) {
             (Scope::Namespace(ns), Some(m)) => created_labels.get(&(ns.as_str(), m.as_str())),
             _ => None,
         };
-        out.derived
-            .push(generated_template(t, created.unwrap_or(&t.parent_labels)));
+        derived.push(generated_template(t, created.unwrap_or(&t.parent_labels)));
     }
-    for sp in &plan.services {
-        if let Some(v) = derived_template(sp) {
-            out.derived.push(v);
-        }
-    }
-    out
+    derived.extend(plan.services.iter().filter_map(derived_template));
+    derived
 }
 
 fn template_object(

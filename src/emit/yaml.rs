@@ -1,0 +1,273 @@
+//! YAML documents from JSON values, byte-identical to `serde_saphyr::to_string`.
+//!
+//! serde-saphyr decides every scalar's style (plain, quoted, folded, literal) and is the
+//! reference. Driving it through serde costs about a microsecond per node, which at
+//! monorepo scale is most of aimc's run time, while the structure of a JSON value in
+//! saphyr's block style is simple: two-space indent, sequences flush with their key,
+//! `{}` / `[]` for empty collections. So this module writes the structure itself and takes
+//! each string's spelling from saphyr, remembered per string: saphyr chooses a style from
+//! the string alone, and only the body of a block scalar depends on where it sits. Whatever
+//! this module does not cover (block scalars, floats, sequences directly inside sequences)
+//! sends the whole document to saphyr. A property test holds the two to the same bytes.
+
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Remembered spellings per thread; cleared when full so memory stays bounded.
+const MEMO_CAPACITY: usize = 1 << 16;
+
+/// One object as a YAML document (without the `---` separator).
+pub fn document(v: &Value) -> Result<String, serde_saphyr::ser::Error> {
+    let mut out = String::with_capacity(1024);
+    if fast_document(v, &mut out).is_some() {
+        return Ok(out);
+    }
+    serde_saphyr::to_string(v)
+}
+
+/// Appends `v` as a document to `out`; `None` (with `out` unspecified) when `v` needs saphyr.
+fn fast_document(v: &Value, out: &mut String) -> Option<()> {
+    match v {
+        Value::Object(m) if !m.is_empty() => map(m, 0, false, out),
+        Value::Array(a) if !a.is_empty() => seq(a, 0, out),
+        _ => {
+            scalar(v, out)?;
+            out.push('\n');
+            Some(())
+        }
+    }
+}
+
+fn indent(n: usize, out: &mut String) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// A block mapping at `depth`; `inline_first`: the first key follows a `- ` already written.
+fn map(m: &Map<String, Value>, depth: usize, inline_first: bool, out: &mut String) -> Option<()> {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 || !inline_first {
+            indent(depth, out);
+        }
+        string(k, Position::Key, out)?;
+        match v {
+            Value::Object(inner) if !inner.is_empty() => {
+                out.push_str(":\n");
+                map(inner, depth + 2, false, out)?;
+            }
+            Value::Array(items) if !items.is_empty() => {
+                out.push_str(":\n");
+                seq(items, depth, out)?;
+            }
+            _ => {
+                out.push_str(": ");
+                scalar(v, out)?;
+                out.push('\n');
+            }
+        }
+    }
+    Some(())
+}
+
+/// A block sequence whose dashes sit at `depth`.
+fn seq(items: &[Value], depth: usize, out: &mut String) -> Option<()> {
+    for item in items {
+        indent(depth, out);
+        out.push_str("- ");
+        match item {
+            Value::Object(m) if !m.is_empty() => map(m, depth + 2, true, out)?,
+            Value::Array(a) if !a.is_empty() => return None,
+            _ => {
+                scalar(item, out)?;
+                out.push('\n');
+            }
+        }
+    }
+    Some(())
+}
+
+/// Scalars and empty collections, which saphyr writes in flow style.
+fn scalar(v: &Value, out: &mut String) -> Option<()> {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            // Integers print the same everywhere; floats keep saphyr's own formatting.
+            if n.is_f64() {
+                return None;
+            }
+            out.push_str(&n.to_string());
+        }
+        Value::String(s) => string(s, Position::Value, out)?,
+        Value::Object(m) if m.is_empty() => out.push_str("{}"),
+        Value::Array(a) if a.is_empty() => out.push_str("[]"),
+        Value::Object(_) | Value::Array(_) => return None,
+    }
+    Some(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Position {
+    Key,
+    Value,
+}
+
+thread_local! {
+    static MEMO: RefCell<HashMap<(Position, Box<str>), Box<str>>> = RefCell::new(HashMap::new());
+}
+
+fn string(s: &str, pos: Position, out: &mut String) -> Option<()> {
+    // Multi-line strings become literal blocks whose body is indented from the key.
+    if s.contains('\n') {
+        return None;
+    }
+    if obviously_plain(s) {
+        out.push_str(s);
+        return Some(());
+    }
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        // Lookups by borrowed key would need a raw-entry API; a boxed key per miss is cheap
+        // next to the saphyr call it saves.
+        let key = (pos, Box::<str>::from(s));
+        if let Some(hit) = memo.get(&key) {
+            out.push_str(hit);
+            return Some(());
+        }
+        let spelled = saphyr_spelling(s, pos)?;
+        out.push_str(&spelled);
+        if memo.len() >= MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(key, spelled.into_boxed_str());
+        Some(())
+    })
+}
+
+/// A string saphyr always writes plain, key or value: a letter, then letters, digits and
+/// `._/-`, and longer than any YAML 1.1 keyword (`false`, `null`, `yes`, `off`, ...).
+fn obviously_plain(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() > 5
+        && b[0].is_ascii_alphabetic()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-'))
+}
+
+/// How saphyr spells `s` as a mapping key or value, cut out of a one-entry mapping.
+fn saphyr_spelling(s: &str, pos: Position) -> Option<String> {
+    let mut probe = Map::new();
+    match pos {
+        Position::Key => {
+            probe.insert(s.to_owned(), Value::Null);
+            let text = serde_saphyr::to_string(&Value::Object(probe)).ok()?;
+            text.strip_suffix(": null\n").map(str::to_owned)
+        }
+        Position::Value => {
+            probe.insert("k".to_owned(), Value::String(s.to_owned()));
+            let text = serde_saphyr::to_string(&Value::Object(probe)).ok()?;
+            let spelled = text.strip_prefix("k: ")?.strip_suffix('\n')?;
+            // A folded block (a long plain string) is indented from its key.
+            (!spelled.contains('\n')).then(|| spelled.to_owned())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn same(v: &Value) {
+        let want = serde_saphyr::to_string(v).expect("saphyr");
+        let mut fast = String::new();
+        if fast_document(v, &mut fast).is_some() {
+            assert_eq!(fast, want, "for {v}");
+        }
+        assert_eq!(document(v).expect("document"), want, "for {v}");
+    }
+
+    #[test]
+    fn kubernetes_shapes_take_the_fast_path_and_match_saphyr() {
+        let v = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "labels": {"a.b/c": "yes", "n": "1", "empty": ""},
+                         "annotations": {}},
+            "spec": {"containers": [{"name": "c", "args": ["--x", "-", "a: b", "#c", "on"],
+                                      "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+                                      "resources": {"limits": {"cpu": "4", "memory": "8Gi"}}}],
+                     "volumes": [], "replicas": 3, "enabled": false, "nothing": null,
+                     "nested": [{"matchExpressions": [{"key": "k", "values": ["74a1", "0755"]}]}]}
+        });
+        let mut fast = String::new();
+        assert!(fast_document(&v, &mut fast).is_some());
+        same(&v);
+    }
+
+    #[test]
+    fn long_quoted_strings_take_the_fast_path() {
+        let args = format!("{{\"max-model-len\":8192,\"pad\":\"{}\"}}", "x".repeat(100));
+        let v = json!({"env": [{"name": "AIM_ENGINE_ARGS", "value": args}]});
+        let mut fast = String::new();
+        assert!(fast_document(&v, &mut fast).is_some());
+        same(&v);
+    }
+
+    #[test]
+    fn what_depends_on_the_column_goes_to_saphyr() {
+        let long = "word ".repeat(30);
+        for v in [
+            json!({"a": {"b": long}}),
+            json!({"a": [long]}),
+            json!({"a": "line one\nline two\n"}),
+            json!({"f": 0.5}),
+            json!({"a": [[1, 2], []]}),
+        ] {
+            let mut fast = String::new();
+            assert!(fast_document(&v, &mut fast).is_none(), "{v}");
+            same(&v);
+        }
+    }
+
+    fn scalar_string() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9._/:# -]{0,12}",
+            Just("yes".to_owned()),
+            Just("~".to_owned()),
+            Just("0x1F".to_owned()),
+            Just("1:20".to_owned()),
+            Just("2024-01-01".to_owned()),
+            Just("---".to_owned()),
+            Just("é ü".to_owned()),
+            Just("tab\there".to_owned()),
+            Just("<<".to_owned()),
+            "[ -~]{75,90}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            scalar_string().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((scalar_string(), inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #[test]
+        fn any_value_is_written_as_saphyr_writes_it(v in value()) {
+            same(&v);
+        }
+    }
+}
