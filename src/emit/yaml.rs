@@ -107,14 +107,21 @@ fn scalar(v: &Value, out: &mut String) -> Option<()> {
     Some(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Position {
     Key,
     Value,
 }
 
+/// Spellings already asked of saphyr, as mapping keys and as values.
+#[derive(Default)]
+struct Memo {
+    keys: HashMap<Box<str>, Box<str>>,
+    values: HashMap<Box<str>, Box<str>>,
+}
+
 thread_local! {
-    static MEMO: RefCell<HashMap<(Position, Box<str>), Box<str>>> = RefCell::new(HashMap::new());
+    static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
 }
 
 fn string(s: &str, pos: Position, out: &mut String) -> Option<()> {
@@ -128,10 +135,11 @@ fn string(s: &str, pos: Position, out: &mut String) -> Option<()> {
     }
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
-        // Lookups by borrowed key would need a raw-entry API; a boxed key per miss is cheap
-        // next to the saphyr call it saves.
-        let key = (pos, Box::<str>::from(s));
-        if let Some(hit) = memo.get(&key) {
+        let memo = match pos {
+            Position::Key => &mut memo.keys,
+            Position::Value => &mut memo.values,
+        };
+        if let Some(hit) = memo.get(s) {
             out.push_str(hit);
             return Some(());
         }
@@ -140,7 +148,7 @@ fn string(s: &str, pos: Position, out: &mut String) -> Option<()> {
         if memo.len() >= MEMO_CAPACITY {
             memo.clear();
         }
-        memo.insert(key, spelled.into_boxed_str());
+        memo.insert(s.into(), spelled.into_boxed_str());
         Some(())
     })
 }
