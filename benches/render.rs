@@ -7,21 +7,60 @@
 //!
 //! Each size is checked first through `cli::render::render_loaded` (the CLI's path) and the
 //! bench aborts with the diagnostics if anything is an error. Then each phase is timed on
-//! its own, best of `RUNS`: load (`load::load_sources`), resolve, render, emit
-//! (`emit::collect` + `emit::stream` to YAML).
+//! its own, best of `RUNS`, as `aimc render` and `aimc validate` run them:
+//! - load: `load::load_sources` (parse, type, index);
+//! - resolve: model-source expansion and `resolve::resolve`;
+//! - render: `render::render_with`, serialising each object to YAML as it is built;
+//! - emit: canonical order (`emit::collect_docs`) and the stream (`emit::write_stream`);
+//! - validate: what `aimc validate` adds: schema and CEL checks of every input, the policy
+//!   checks, and a render whose sink checks every output object against its schema.
+//!
+//! `render total` is `aimc render`'s work (load + resolve + render + emit); `all` adds
+//! validate.
 
 #[path = "gen/mod.rs"]
 mod generator;
 
 use aimc::cli::render::{render_loaded, RenderFlags};
-use aimc::emit::{self, EmitMode, Format};
+use aimc::emit::{self, Doc, EmitMode, Format};
 use aimc::load::{self, LoadOptions};
 use aimc::render::{self, Ctx, Gitops};
-use aimc::{diag, resolve};
+use aimc::{check, diag, resolve};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// The system allocator, counting live bytes: the table's heap columns come from it.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to `System` unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live_mib() -> f64 {
+    LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+}
 
 const SEED: u64 = 0x00A1_3C0D_E5EE_D001;
 const RUNS: usize = 3;
@@ -97,8 +136,12 @@ fn check(sources: &Sources) -> Result<usize, String> {
     }
 }
 
+const PHASES: usize = 5;
+
 struct Run {
-    phases: [Duration; 4],
+    phases: [Duration; PHASES],
+    /// Live heap (MiB) after load, resolve, render and emit, above what was live before.
+    heap: [f64; 4],
     objects: usize,
     bytes: usize,
 }
@@ -107,36 +150,84 @@ fn run_once(sources: &Sources) -> Run {
     let input = sources.clone();
     let opts = LoadOptions::default();
 
+    let base = live_mib();
     let t = Instant::now();
-    let loaded = load::load_sources(input, &opts);
+    let mut loaded = load::load_sources(input, &opts);
     let load_t = t.elapsed();
+    let heap_load = live_mib() - base;
 
     let t = Instant::now();
+    let expanded = resolve::sources::expand(&mut loaded.index, &loaded.lock);
     let plan = resolve::resolve(&loaded.index, &loaded.config, &loaded.lock);
     let resolve_t = t.elapsed();
+    black_box(expanded);
+    let heap_resolve = live_mib() - base;
 
     let t = Instant::now();
-    let rendered = render::render(
+    let mut diags = check::all_inputs(&loaded.index);
+    diags.extend(check::policy::check(&loaded.index, &plan));
+    let checked = render::render_with(
         &plan,
         &loaded.lock,
         &Ctx {
             gitops: Gitops::Argocd,
             concrete: true,
+            derived: true,
         },
+        |v, _| check::output(&v),
+    );
+    let validate_t = t.elapsed();
+    assert!(
+        diags.iter().all(|d| !d.is_error())
+            && checked
+                .concrete
+                .iter()
+                .chain(&checked.derived)
+                .all(Vec::is_empty),
+        "the generated tree does not validate"
+    );
+
+    let t = Instant::now();
+    let rendered = render::render_with(
+        &plan,
+        &loaded.lock,
+        &Ctx {
+            gitops: Gitops::Argocd,
+            concrete: true,
+            derived: false,
+        },
+        |v, derived| Doc::new(&v, derived, Format::Yaml),
     );
     let render_t = t.elapsed();
+    let heap_render = live_mib() - base;
 
     drop(plan);
     let t = Instant::now();
-    let objects = emit::collect(loaded.index, rendered, EmitMode::default());
-    let text = emit::stream(&objects, Format::Yaml).expect("emit::stream");
+    let docs = emit::collect_docs(loaded.index, rendered, EmitMode::default(), Format::Yaml)
+        .expect("emit::collect_docs");
+    let mut sink = CountingWriter(0);
+    emit::write_stream(&docs, Format::Yaml, &mut sink).expect("write_stream");
     let emit_t = t.elapsed();
+    let heap_emit = live_mib() - base;
 
-    black_box(&text);
     Run {
-        phases: [load_t, resolve_t, render_t, emit_t],
-        objects: objects.len(),
-        bytes: text.len(),
+        phases: [load_t, resolve_t, render_t, emit_t, validate_t],
+        heap: [heap_load, heap_resolve, heap_render, heap_emit],
+        objects: docs.len(),
+        bytes: sink.0,
+    }
+}
+
+/// A writer that only counts, standing in for stdout.
+struct CountingWriter(usize);
+
+impl std::io::Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -188,7 +279,7 @@ fn main() -> ExitCode {
     }
     println!();
     println!(
-        "{:>7} {:>6} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>7} {:>8}",
         "N",
         "files",
         "in MiB",
@@ -197,11 +288,14 @@ fn main() -> ExitCode {
         "resolve",
         "render",
         "emit",
-        "total ms",
+        "render Σ",
+        "validate",
+        "all ms",
         "µs/obj",
         "peak MiB"
     );
 
+    let mut heaps = Vec::new();
     for &n in &sizes {
         if resettable {
             reset_peak_rss();
@@ -224,30 +318,37 @@ fn main() -> ExitCode {
             }
         };
 
-        let mut best = [Duration::MAX; 4];
+        // The check above ran the JSON-object path; the peak is the timed runs'.
+        if resettable {
+            reset_peak_rss();
+        }
+        let mut best = [Duration::MAX; PHASES];
         let mut objects = 0;
+        let mut heap = [0.0; 4];
         for _ in 0..RUNS {
             let run = run_once(&sources);
             for (b, p) in best.iter_mut().zip(run.phases) {
                 *b = (*b).min(p);
             }
             objects = run.objects;
+            heap = run.heap;
             black_box(run.bytes);
         }
         assert_eq!(
             objects, checked,
             "the timed pipeline and render_loaded disagree on the object count"
         );
-        let total: Duration = best.iter().sum();
+        let render_total: Duration = best[..4].iter().sum();
+        let all = render_total + best[4];
         let per_obj = if objects == 0 {
             0.0
         } else {
-            total.as_secs_f64() * 1e6 / objects as f64
+            render_total.as_secs_f64() * 1e6 / objects as f64
         };
         let peak =
             peak_rss_kib().map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
         println!(
-            "{:>7} {:>6} {:>8.1} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9}",
+            "{:>7} {:>6} {:>7.1} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>9.1} {:>8.1} {:>7.2} {:>8}",
             n,
             sources.len(),
             in_bytes as f64 / (1024.0 * 1024.0),
@@ -256,9 +357,24 @@ fn main() -> ExitCode {
             ms(best[1]),
             ms(best[2]),
             ms(best[3]),
-            ms(total),
+            ms(render_total),
+            ms(best[4]),
+            ms(all),
             per_obj,
             peak
+        );
+        heaps.push((n, heap));
+    }
+    println!();
+    println!("live heap after each phase, MiB (what the pipeline holds, inputs excluded):");
+    println!(
+        "{:>7} {:>8} {:>8} {:>8} {:>8}",
+        "N", "load", "resolve", "render", "emit"
+    );
+    for (n, h) in heaps {
+        println!(
+            "{n:>7} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            h[0], h[1], h[2], h[3]
         );
     }
     if let Some(dir) = &write_dir {

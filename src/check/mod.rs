@@ -36,6 +36,14 @@ pub fn inputs(obj: &Object) -> Vec<Diagnostic> {
     out
 }
 
+/// [`inputs`] of every object of the index, on all cores, in index order.
+pub fn all_inputs(index: &crate::load::Index) -> Vec<Diagnostic> {
+    crate::load::parallel_map(index.objects().iter().collect(), inputs)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Diagnostics for one rendered object: a violation is an aimc bug, reported as such.
 pub fn output(v: &Value) -> Vec<Diagnostic> {
     let what = format!(

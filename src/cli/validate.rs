@@ -57,9 +57,7 @@ pub fn validate(
     };
     let mut loaded = load::load_dir(root, &opts)?;
     let mut diags: Diagnostics = std::mem::take(&mut loaded.diagnostics);
-    for obj in loaded.index.objects() {
-        diags.extend(crate::check::inputs(obj));
-    }
+    diags.extend(crate::check::all_inputs(&loaded.index));
     // Named files: problems elsewhere in the tree must not stop the check of these, so
     // resolution runs on whatever loaded (a full-tree run stops at the first broken file).
     if named || !diags.has_errors() {
@@ -68,7 +66,8 @@ pub fn validate(
         diags.extend(plan.diagnostics.iter().cloned());
         diags.extend(crate::check::policy::check(&loaded.index, &plan));
         if !args.inputs_only {
-            let rendered = render::render(
+            // Each object is checked on the thread that renders it, then dropped.
+            let rendered = render::render_with(
                 &plan,
                 &loaded.lock,
                 &Ctx {
@@ -76,10 +75,11 @@ pub fn validate(
                     concrete: true,
                     derived: true,
                 },
+                |v, _| crate::check::output(&v),
             );
-            diags.extend(rendered.diagnostics.iter().cloned());
-            for v in rendered.concrete.iter().chain(&rendered.derived) {
-                diags.extend(crate::check::output(v));
+            diags.extend(rendered.diagnostics);
+            for d in rendered.concrete.into_iter().chain(rendered.derived) {
+                diags.extend(d);
             }
         } else {
             diags.relax_missing_facts();
