@@ -12,7 +12,7 @@ pub struct EnvVar {
     #[serde(default, skip_serializing_if = "is_empty")]
     pub value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<EnvVarSource>,
+    pub value_from: Option<Box<EnvVarSource>>,
 }
 
 impl EnvVar {

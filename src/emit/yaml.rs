@@ -17,13 +17,23 @@ use std::collections::HashMap;
 /// Remembered spellings per thread; cleared when full so memory stays bounded.
 const MEMO_CAPACITY: usize = 1 << 16;
 
+thread_local! {
+    /// The document being written, reused: each finished document is copied out at its
+    /// exact size, so tens of thousands of kept documents carry no growth slack.
+    static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// One object as a YAML document (without the `---` separator).
 pub fn document(v: &Value) -> Result<String, serde_saphyr::ser::Error> {
-    let mut out = String::with_capacity(1024);
-    if fast_document(v, &mut out).is_some() {
-        return Ok(out);
+    let fast = BUFFER.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        fast_document(v, &mut buf).map(|()| buf.as_str().to_owned())
+    });
+    match fast {
+        Some(text) => Ok(text),
+        None => serde_saphyr::to_string(v),
     }
-    serde_saphyr::to_string(v)
 }
 
 /// Appends `v` as a document to `out`; `None` (with `out` unspecified) when `v` needs saphyr.

@@ -139,7 +139,7 @@ impl PartialEq for Object {
 #[derive(Debug, Clone)]
 pub struct SrcRef {
     doc: DocRef,
-    path: Vec<Seg>,
+    path: Arc<[Seg]>,
 }
 
 impl SrcRef {
@@ -163,7 +163,7 @@ impl Object {
     pub fn src(&self, path: &[Seg]) -> SrcRef {
         SrcRef {
             doc: self.doc_ref(),
-            path: path.to_vec(),
+            path: path.into(),
         }
     }
     fn doc_ref(&self) -> DocRef {

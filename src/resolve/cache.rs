@@ -490,8 +490,12 @@ fn written_cache_template<'c>(
     ns: &str,
     spec: &TemplateCacheSpec,
 ) -> Option<&'c Template> {
-    let namespaced = || catalog.get(&Scope::Namespace(ns.to_owned()), &spec.template_name);
-    let cluster = || catalog.get(&Scope::Cluster, &spec.template_name);
+    let namespaced = || {
+        catalog
+            .get(&Scope::Namespace(ns.to_owned()), &spec.template_name)
+            .map(|t| &**t)
+    };
+    let cluster = || catalog.get(&Scope::Cluster, &spec.template_name).map(|t| &**t);
     match spec.template_scope.as_deref() {
         Some("Cluster") => cluster(),
         Some("Namespace") => namespaced(),
@@ -927,14 +931,14 @@ mod tests {
         let secret = [EnvVar {
             name: "HF_TOKEN".into(),
             value: None,
-            value_from: Some(EnvVarSource {
+            value_from: Some(Box::new(EnvVarSource {
                 secret_key_ref: Some(KeySelector {
                     name: "hf-creds".into(),
                     key: "token".into(),
                     optional: None,
                 }),
                 ..Default::default()
-            }),
+            })),
         }];
         assert_eq!(
             artifact_name("hf://meta-llama/Llama-3.1-8B-Instruct", &secret, "", None),

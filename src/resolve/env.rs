@@ -4,17 +4,19 @@
 use crate::api::core::EnvVar;
 use crate::load::SrcRef;
 use crate::naming::merge_json;
+use std::sync::Arc;
 
 pub const ENGINE_ARGS: &str = "AIM_ENGINE_ARGS";
 
 /// Which layer of the merge an entry came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Names are shared (`Arc<str>`): every entry of a layer, in every service, points at them.
 pub enum Layer {
     SystemDefault,
-    ClusterRuntimeConfig(String),
-    RuntimeConfig(String, String),
-    Template(String),
-    Service(String, String),
+    ClusterRuntimeConfig(Arc<str>),
+    RuntimeConfig(Arc<str>, Arc<str>),
+    Template(Arc<str>),
+    Service(Arc<str>, Arc<str>),
 }
 
 impl std::fmt::Display for Layer {

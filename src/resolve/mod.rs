@@ -37,7 +37,7 @@ pub struct ServicePlan<'a> {
     pub config: Option<Arc<MergedConfig>>,
     pub model: Option<ModelRef<'a>>,
     /// The template and its offline status, when one resolved and is available.
-    pub template: Option<(Template, Status)>,
+    pub template: Option<(Arc<Template>, Status)>,
     /// The inference container's env, sorted, with provenance.
     pub env: Vec<EnvEntry>,
     /// The service's UID: its own, the lock file's, or a stable substitute.
@@ -464,7 +464,7 @@ fn resolve_service<'a>(
                         .help(format!("create AIMRuntimeConfig or AIMClusterRuntimeConfig {name:?}, or remove the template's runtimeConfigName")),
                     );
                 } else {
-                    plan.template = Some((t.clone(), st));
+                    plan.template = Some((Arc::clone(t), st));
                 }
             }
         },
@@ -513,7 +513,7 @@ pub fn inference_env(
     if let Some(rc) = rc.filter(|rc| !rc.env.is_empty()) {
         env = merge_env(env, &rc.env, errors);
     }
-    let tl = Layer::Template(t.name.clone());
+    let tl = Layer::Template(t.name.as_str().into());
     // Generated templates have no location; written ones point at the template object.
     let tloc = t.location.clone();
     let appended = |n: &str, v: &str| {
@@ -543,8 +543,8 @@ pub fn inference_env(
     }
     if !spec.env.is_empty() {
         let sl = Layer::Service(
-            obj.key.namespace.clone().unwrap_or_default(),
-            obj.key.name.clone(),
+            obj.key.namespace.as_deref().unwrap_or_default().into(),
+            obj.key.name.as_str().into(),
         );
         let entries = layer_entries(&spec.env, &sl, |i| {
             Some(obj.src(&["spec".into(), "env".into(), Seg::Index(i)]))

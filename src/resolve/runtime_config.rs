@@ -38,10 +38,10 @@ pub fn resolve(
     let mut merged = MergedConfig::default();
     let mut errors = Vec::new();
     for (obj, layer) in [
-        (cl_obj, Layer::ClusterRuntimeConfig(name.to_owned())),
+        (cl_obj, Layer::ClusterRuntimeConfig(name.into())),
         (
             ns_obj,
-            Layer::RuntimeConfig(namespace.unwrap_or_default().to_owned(), name.to_owned()),
+            Layer::RuntimeConfig(namespace.unwrap_or_default().into(), name.into()),
         ),
     ] {
         let Some(obj) = obj else { continue };

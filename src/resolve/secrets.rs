@@ -26,7 +26,7 @@ pub struct SecretNeed {
 pub fn needs(plan: &ServicePlan) -> Vec<SecretNeed> {
     let mut out = Vec::new();
     let ns = plan.namespace.to_owned();
-    let svc_layer = Layer::Service(ns.clone(), plan.name.to_owned()).to_string();
+    let svc_layer = Layer::Service(ns.as_str().into(), plan.name.into()).to_string();
     for (i, s) in plan.spec.image_pull_secrets.iter().enumerate() {
         out.push(SecretNeed {
             namespace: ns.clone(),

@@ -11,6 +11,7 @@ use crate::load::{Index, Object};
 use crate::load::{Lock, SrcRef};
 use crate::naming::{self, CustomTemplateKey};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
@@ -184,7 +185,8 @@ pub fn status(
 /// where no written template has the same name.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    templates: BTreeMap<(Scope, String), Template>,
+    /// Shared with the plans of the services that use them.
+    templates: BTreeMap<(Scope, String), Arc<Template>>,
     /// model name → keys of its templates, so selection does not scan every template.
     by_model: BTreeMap<String, Vec<(Scope, String)>>,
     /// Generated templates whose name a written template already takes.
@@ -197,7 +199,8 @@ impl Catalog {
         for kind in [AimKind::ServiceTemplate, AimKind::ClusterServiceTemplate] {
             for obj in index.aim_of_kind(kind, None) {
                 if let Some(t) = from_object(obj, kind) {
-                    cat.templates.insert((t.scope.clone(), t.name.clone()), t);
+                    cat.templates
+                        .insert((t.scope.clone(), t.name.clone()), Arc::new(t));
                 }
             }
         }
@@ -244,22 +247,25 @@ impl Catalog {
             }
             Some(_) => {}
             None => {
-                self.templates.insert(key, t);
+                self.templates.insert(key, Arc::new(t));
             }
         }
     }
 
     /// Every template, in (scope, name) order.
     pub fn all(&self) -> impl Iterator<Item = &Template> {
-        self.templates.values()
+        self.templates.values().map(|t| &**t)
     }
 
     /// The templates models generate, in (scope, name) order.
     pub fn generated(&self) -> impl Iterator<Item = &Template> {
-        self.templates.values().filter(|t| t.generated_by.is_some())
+        self.templates
+            .values()
+            .map(|t| &**t)
+            .filter(|t| t.generated_by.is_some())
     }
 
-    pub fn get(&self, scope: &Scope, name: &str) -> Option<&Template> {
+    pub fn get(&self, scope: &Scope, name: &str) -> Option<&Arc<Template>> {
         self.templates.get(&(scope.clone(), name.to_owned()))
     }
 
@@ -268,7 +274,7 @@ impl Catalog {
         &'a self,
         ns: &str,
         model: &str,
-    ) -> impl Iterator<Item = &'a Template> + 'a {
+    ) -> impl Iterator<Item = &'a Arc<Template>> + 'a {
         let scope = Scope::Namespace(ns.to_owned());
         self.by_model
             .get(model)
@@ -575,7 +581,7 @@ pub fn explicit<'c>(
     ns: &str,
     svc: &ServiceSpec,
     name: &str,
-) -> Result<&'c Template, TemplateError> {
+) -> Result<&'c Arc<Template>, TemplateError> {
     let lookup = derived_lookup_name(name, svc);
     if let Some(t) = cat.get(&Scope::Namespace(ns.to_owned()), &lookup) {
         return Ok(t);
@@ -661,7 +667,7 @@ pub fn select<'c>(
     svc: &ServiceSpec,
     inventory: Option<&Inventory>,
     lock: &Lock,
-) -> Result<&'c Template, TemplateError> {
+) -> Result<&'c Arc<Template>, TemplateError> {
     let fail = |code: &'static str, message: String| TemplateError {
         code,
         message,
@@ -678,7 +684,7 @@ pub fn select<'c>(
             ),
         ));
     }
-    let candidates: Vec<&Template> = cat.for_model(ns, model.name()).collect();
+    let candidates: Vec<&Arc<Template>> = cat.for_model(ns, model.name()).collect();
     if candidates.is_empty() {
         return Err(fail(
             "TemplateNotFound",
@@ -773,7 +779,7 @@ pub fn select<'c>(
         )
     };
     let best = with_status.iter().map(|(_, s)| score(s)).min();
-    let winners: Vec<&&Template> = with_status
+    let winners: Vec<&&Arc<Template>> = with_status
         .iter()
         .filter(|(_, s)| Some(score(s)) == best)
         .map(|(t, _)| t)
