@@ -163,11 +163,13 @@ fn run_once(sources: &Sources) -> Run {
     black_box(expanded);
     let heap_resolve = live_mib() - base;
 
+    // Rendering consumes a plan: validation gets its own, resolved outside the clock.
+    let plan_to_check = resolve::resolve(&loaded.index, &loaded.config, &loaded.lock);
     let t = Instant::now();
     let mut diags = check::all_inputs(&loaded.index);
-    diags.extend(check::policy::check(&loaded.index, &plan));
+    diags.extend(check::policy::check(&loaded.index, &plan_to_check));
     let checked = render::render_with(
-        &plan,
+        plan_to_check,
         &loaded.lock,
         &Ctx {
             gitops: Gitops::Argocd,
@@ -189,7 +191,7 @@ fn run_once(sources: &Sources) -> Run {
 
     let t = Instant::now();
     let rendered = render::render_with(
-        &plan,
+        plan,
         &loaded.lock,
         &Ctx {
             gitops: Gitops::Argocd,
@@ -201,7 +203,6 @@ fn run_once(sources: &Sources) -> Run {
     let render_t = t.elapsed();
     let heap_render = live_mib() - base;
 
-    drop(plan);
     let t = Instant::now();
     let docs = emit::collect_docs(loaded.index, rendered, EmitMode::default(), Format::Yaml)
         .expect("emit::collect_docs");

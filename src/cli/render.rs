@@ -158,9 +158,10 @@ fn pipeline<R: Send, T: Emitted>(
         Some(GitopsArg::None) => Gitops::None,
         _ => Gitops::Argocd,
     };
-    let plan = resolve::resolve(&loaded.index, &config, &loaded.lock);
+    let mut plan = resolve::resolve(&loaded.index, &config, &loaded.lock);
+    diags.extend(std::mem::take(&mut plan.diagnostics));
     let mut rendered = render::render_with(
-        &plan,
+        plan,
         &loaded.lock,
         &Ctx {
             gitops,
@@ -169,8 +170,6 @@ fn pipeline<R: Send, T: Emitted>(
         },
         sink,
     );
-    diags.extend(plan.diagnostics.iter().cloned());
-    drop(plan);
     diags.extend(std::mem::take(&mut rendered.diagnostics));
     if mode == EmitMode::Aim {
         diags.relax_missing_facts();

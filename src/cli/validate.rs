@@ -68,7 +68,7 @@ pub fn validate(
         if !args.inputs_only {
             // Each object is checked on the thread that renders it, then dropped.
             let rendered = render::render_with(
-                &plan,
+                plan,
                 &loaded.lock,
                 &Ctx {
                     gitops: Gitops::Argocd,

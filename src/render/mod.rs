@@ -110,33 +110,40 @@ pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &
     );
 }
 
-pub fn render(plan: &Plan, lock: &Lock, ctx: &Ctx) -> Rendered {
+pub fn render(plan: Plan, lock: &Lock, ctx: &Ctx) -> Rendered {
     render_with(plan, lock, ctx, |v, _| v)
 }
 
 /// Renders the plan and passes every object to `sink` (with whether it is a derived AIM
-/// object) as soon as it is built, on the thread that built it: a sink that serialises
-/// keeps only text, never the whole set of JSON trees.
+/// object) as soon as it is built, on the thread that built it. The plan is consumed: each
+/// service's part is dropped once rendered, and a sink that serialises keeps only text, so
+/// the JSON trees of a whole monorepo never exist at once.
 pub fn render_with<T: Send>(
-    plan: &Plan,
+    plan: Plan,
     lock: &Lock,
     ctx: &Ctx,
     sink: impl Fn(Value, bool) -> T + Sync,
 ) -> Rendered<T> {
     let mut out = Rendered::default();
+    let derived = if ctx.derived {
+        derived_objects(&plan)
+            .into_iter()
+            .map(|v| sink(v, true))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let Plan {
+        services, caching, ..
+    } = plan;
     // Services render independently; pieces are joined in plan order, so the result does not
     // depend on the thread count.
-    let artifacts: BTreeMap<(&str, &str), &Artifact> = plan
-        .caching
+    let artifacts: BTreeMap<(&str, &str), &Artifact> = caching
         .artifacts
         .iter()
         .map(|a| ((a.namespace.as_str(), a.name.as_str()), a))
         .collect();
-    let work: Vec<_> = plan
-        .services
-        .iter()
-        .zip(&plan.caching.service_mounts)
-        .collect();
+    let work: Vec<_> = services.into_iter().zip(&caching.service_mounts).collect();
     let pieces = crate::load::parallel_map(work, |(sp, mounts)| {
         let volumes: Vec<isvc::CacheVolume> = mounts
             .iter()
@@ -151,7 +158,8 @@ pub fn render_with<T: Send>(
             })
             .collect();
         let mut piece = Rendered::default();
-        render_service(sp, &volumes, ctx, &mut piece);
+        render_service(&sp, &volumes, ctx, &mut piece);
+        drop(sp);
         let concrete: Vec<T> = piece.concrete.into_iter().map(|v| sink(v, false)).collect();
         (concrete, piece.diagnostics)
     });
@@ -160,7 +168,7 @@ pub fn render_with<T: Send>(
         out.diagnostics.extend(diagnostics);
     }
     if ctx.concrete {
-        let pieces = crate::load::parallel_map(plan.caching.artifacts.iter().collect(), |a| {
+        let pieces = crate::load::parallel_map(caching.artifacts.iter().collect(), |a| {
             let mut diags = Vec::new();
             let objects: Vec<T> = storage::render_artifact(a, lock, ctx, &mut diags)
                 .into_iter()
@@ -173,12 +181,7 @@ pub fn render_with<T: Send>(
             out.diagnostics.extend(diagnostics);
         }
     }
-    if ctx.derived {
-        out.derived = derived_objects(plan)
-            .into_iter()
-            .map(|v| sink(v, true))
-            .collect();
-    }
+    out.derived = derived;
     out
 }
 
