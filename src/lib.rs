@@ -9,6 +9,7 @@ pub mod api;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod dispose;
 pub mod emit;
 pub mod explain;
 pub mod golden;

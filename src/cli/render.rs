@@ -257,6 +257,7 @@ fn missing_apis<T: Emitted>(objects: &[T], apis: &[String]) -> Vec<Diagnostic> {
 }
 
 pub fn run(args: &RenderArgs) -> u8 {
+    crate::dispose::leak_at_exit();
     let loaded = match load::load_dir(&args.dir, &load_options(&args.flags)) {
         Ok(l) => l,
         Err(e) => {
@@ -276,8 +277,7 @@ pub fn run(args: &RenderArgs) -> u8 {
         Some(dir) => write_layout(dir, &docs, args.format),
         None => write_stdout(&docs, args.format),
     };
-    // The process exits next: freeing every document one by one is work for nothing.
-    std::mem::forget(docs);
+    crate::dispose::dispose(docs);
     code
 }
 

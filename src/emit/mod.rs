@@ -98,8 +98,10 @@ fn gather<T, R>(
     mut pass_rendered: impl FnMut(R, bool) -> T,
 ) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
+    let mut unwanted = Vec::new();
     for o in index.into_objects() {
         if is_fact(&o.key.api_version, &o.key.kind) {
+            unwanted.push(o);
             continue;
         }
         // Objects aimc derived itself (a model source's models) are output of `all` only.
@@ -110,8 +112,11 @@ fn gather<T, R>(
         };
         if wanted {
             out.push(pass(o.value, o.derived));
+        } else {
+            unwanted.push(o);
         }
     }
+    crate::dispose::dispose(unwanted);
     if mode != EmitMode::Aim {
         out.extend(
             rendered

@@ -182,6 +182,7 @@ pub fn render_with<T: Send>(
         }
     }
     out.derived = derived;
+    crate::dispose::dispose(caching);
     out
 }
 

@@ -210,15 +210,18 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
     let mut service_cache: Vec<Option<(String, String)>> = vec![None; services.len()];
     let mut conflicted = std::collections::BTreeSet::new();
 
-    // Service-created caches (§5.2).
-    for (i, sp) in services.iter().enumerate() {
-        let Some((t, st)) = &sp.template else {
+    // Service-created caches (§5.2): each service's is worked out on all cores, then they
+    // are merged in service order.
+    let lock = inp.lock;
+    let built = crate::load::parallel_map(services.iter().collect(), |sp| {
+        let (t, st) = sp.template.as_ref()?;
+        (!st.model_sources.is_empty())
+            .then(|| service_cache_object(lock, sp, t, st.model_sources.clone()))
+    });
+    for (i, (sp, cache)) in services.iter().zip(built).enumerate() {
+        let Some(cache) = cache else {
             continue;
         };
-        if st.model_sources.is_empty() {
-            continue;
-        }
-        let cache = service_cache_object(inp, sp, t, st.model_sources.clone());
         let key = (cache.namespace.clone(), cache.name.clone());
         service_cache[i] = Some(key.clone());
         match caches.get_mut(&key) {
@@ -495,7 +498,11 @@ fn written_cache_template<'c>(
             .get(&Scope::Namespace(ns.to_owned()), &spec.template_name)
             .map(|t| &**t)
     };
-    let cluster = || catalog.get(&Scope::Cluster, &spec.template_name).map(|t| &**t);
+    let cluster = || {
+        catalog
+            .get(&Scope::Cluster, &spec.template_name)
+            .map(|t| &**t)
+    };
     match spec.template_scope.as_deref() {
         Some("Cluster") => cluster(),
         Some("Namespace") => namespaced(),
@@ -504,14 +511,14 @@ fn written_cache_template<'c>(
 }
 
 fn service_cache_object(
-    inp: &Inputs,
+    lock: &Lock,
     sp: &ServicePlan,
     t: &Template,
     sources: Vec<ModelSource>,
 ) -> Cache {
     let mode = service_mode(sp.spec);
     let svc_uid = uid(
-        inp.lock,
+        lock,
         AIM_API_VERSION,
         "AIMService",
         Some(sp.namespace),
@@ -591,7 +598,7 @@ fn service_cache_object(
     };
     Cache {
         uid: uid(
-            inp.lock,
+            lock,
             AIM_API_VERSION,
             "AIMTemplateCache",
             Some(sp.namespace),

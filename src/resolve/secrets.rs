@@ -238,17 +238,36 @@ pub fn check(
     diags: &mut Vec<Diagnostic>,
 ) {
     let declared = Declared::from_index(index);
-    let mut all: Vec<SecretNeed> = plans
-        .iter()
-        .filter(|p| p.template.is_some())
-        .flat_map(needs)
-        .collect();
-    all.extend(caching.artifacts.iter().flat_map(artifact_needs));
-    all.extend(model_pull_secret_needs(index, config));
+    let missing = |need: &SecretNeed| {
+        !need.name.is_empty() && !declared.contains(config, &need.namespace, &need.name)
+    };
+    // Needs are worked out on all cores (each carries its messages), in a fixed order.
+    let service_plans: Vec<&ServicePlan> = plans.iter().filter(|p| p.template.is_some()).collect();
+    let mut all: Vec<SecretNeed> = crate::load::parallel_map(service_plans, |p| {
+        needs(p)
+            .into_iter()
+            .filter(|n| missing(n))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    all.extend(
+        crate::load::parallel_map(caching.artifacts.iter().collect(), |a| {
+            artifact_needs(a)
+                .into_iter()
+                .filter(|n| missing(n))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten(),
+    );
+    all.extend(
+        model_pull_secret_needs(index, config)
+            .into_iter()
+            .filter(|n| missing(n)),
+    );
     for need in all {
-        if need.name.is_empty() || declared.contains(config, &need.namespace, &need.name) {
-            continue;
-        }
         diags.push(
             Diagnostic::warning(
                 "SecretNotFound",
