@@ -131,15 +131,16 @@ fn gather<T, R>(
     out
 }
 
-/// Where an object sorts in the output: kind order, kind, apiVersion, namespace, name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// Where an object sorts in the output: kind order, then kind, apiVersion, namespace and
+/// name. The four strings share one allocation: a monorepo's output has hundreds of
+/// thousands of these, kept until the stream is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortKey {
     rank: u8,
-    pub kind: String,
-    pub api_version: String,
-    /// Empty for cluster-scoped objects.
-    pub namespace: String,
-    pub name: String,
+    /// kind, apiVersion, namespace and name, one after another.
+    text: Box<str>,
+    /// Where kind, apiVersion and namespace end in `text`.
+    ends: [u32; 3],
 }
 
 impl SortKey {
@@ -152,13 +153,64 @@ impl SortKey {
                 .unwrap_or("")
         };
         let (api, kind) = (get("apiVersion"), get("kind"));
+        let parts = [kind, api, meta("namespace"), meta("name")];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 3];
+        for (i, p) in parts.iter().enumerate() {
+            text.push_str(p);
+            if let Some(end) = ends.get_mut(i) {
+                // A document over 4 GiB fails to load long before this could truncate.
+                *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            }
+        }
         SortKey {
             rank: rank(api, kind, derived),
-            kind: kind.to_owned(),
-            api_version: api.to_owned(),
-            namespace: meta("namespace").to_owned(),
-            name: meta("name").to_owned(),
+            text: text.into_boxed_str(),
+            ends,
         }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        let end = self.ends.get(i).map_or(self.text.len(), |&e| e as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    pub fn kind(&self) -> &str {
+        self.part(0)
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.part(1)
+    }
+
+    /// Empty for cluster-scoped objects.
+    pub fn namespace(&self) -> &str {
+        self.part(2)
+    }
+
+    pub fn name(&self) -> &str {
+        self.part(3)
+    }
+}
+
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank.cmp(&other.rank).then_with(|| {
+            (0..4)
+                .map(|i| self.part(i).cmp(other.part(i)))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    }
+}
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -204,8 +256,8 @@ impl Emitted for Value {
 impl Emitted for Doc {
     fn ident(&self) -> (&str, &str, Option<&str>, &str) {
         let k = &self.key;
-        let ns = (!k.namespace.is_empty()).then_some(k.namespace.as_str());
-        (&k.api_version, &k.kind, ns, &k.name)
+        let ns = Some(k.namespace()).filter(|ns| !ns.is_empty());
+        (k.api_version(), k.kind(), ns, k.name())
     }
 }
 

@@ -151,14 +151,8 @@ pub fn render(
     let mut metadata = Map::new();
     metadata.insert("name".into(), isvc_name.into());
     metadata.insert("namespace".into(), plan.namespace.into());
-    metadata.insert(
-        "labels".into(),
-        serde_json::to_value(&labels).unwrap_or_default(),
-    );
-    metadata.insert(
-        "annotations".into(),
-        serde_json::to_value(&annotations).unwrap_or_default(),
-    );
+    metadata.insert("labels".into(), super::string_map_value(labels));
+    metadata.insert("annotations".into(), super::string_map_value(annotations));
     if let Some(refs) = owner_refs(plan) {
         metadata.insert("ownerReferences".into(), refs);
     }

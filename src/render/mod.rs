@@ -78,12 +78,18 @@ pub(crate) fn object(
     metadata: Map<String, Value>,
     spec: Value,
 ) -> Value {
-    let mut root = Map::new();
+    let mut root = Map::with_capacity(4);
     root.insert("apiVersion".into(), api_version.into());
     root.insert("kind".into(), kind.into());
     root.insert("metadata".into(), Value::Object(metadata));
     root.insert("spec".into(), spec);
     Value::Object(root)
+}
+
+/// A string map as a JSON object, its strings moved rather than copied; keys stay in the
+/// map's (sorted) order, as Go serialises a map.
+pub(crate) fn string_map_value(m: BTreeMap<String, String>) -> Value {
+    Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
 }
 
 /// The owner reference, only when the service's real UID is known (offline.md).

@@ -67,20 +67,14 @@ pub fn render(
     let mut metadata = Map::new();
     metadata.insert("name".into(), route_name.clone().into());
     metadata.insert("namespace".into(), plan.namespace.into());
-    metadata.insert(
-        "labels".into(),
-        serde_json::to_value(&labels).unwrap_or_default(),
-    );
+    metadata.insert("labels".into(), super::string_map_value(labels));
     // A Go map: serialised with sorted keys, as the BTreeMap is.
     let mut annotations: BTreeMap<String, String> = r.annotations.cloned().unwrap_or_default();
     if let Some(wave) = ctx.wave("HTTPRoute") {
         annotations.insert("argocd.argoproj.io/sync-wave".into(), wave.into());
     }
     if !annotations.is_empty() {
-        metadata.insert(
-            "annotations".into(),
-            serde_json::to_value(&annotations).unwrap_or_default(),
-        );
+        metadata.insert("annotations".into(), super::string_map_value(annotations));
     }
     if let Some(refs) = owner_refs(plan) {
         metadata.insert("ownerReferences".into(), refs);

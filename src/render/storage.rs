@@ -74,17 +74,14 @@ fn owner_refs(owner: &Owner) -> Option<Value> {
 fn metadata(
     name: &str,
     namespace: &str,
-    labels: &BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
     owner: Option<&Owner>,
     wave: Option<&str>,
 ) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), name.into());
     m.insert("namespace".into(), namespace.into());
-    m.insert(
-        "labels".into(),
-        serde_json::to_value(labels).unwrap_or_default(),
-    );
+    m.insert("labels".into(), super::string_map_value(labels));
     if let Some(w) = wave {
         m.insert(
             "annotations".into(),
@@ -184,7 +181,7 @@ pub fn render_artifact(
     let pvc_obj = object(
         "v1",
         "PersistentVolumeClaim",
-        metadata(&pvc, &a.namespace, &pvc_labels, Some(&owner), wave),
+        metadata(&pvc, &a.namespace, pvc_labels, Some(&owner), wave),
         Value::Object(pvc_spec),
     );
 
@@ -254,7 +251,7 @@ pub fn render_artifact(
         metadata(
             &download_job_name(a),
             &a.namespace,
-            &job_labels,
+            job_labels,
             Some(&owner),
             ctx.wave("Job"),
         ),
@@ -268,7 +265,13 @@ pub fn cache_object(c: &Cache) -> Option<Value> {
     if matches!(c.origin, CacheOrigin::Written(_)) {
         return None;
     }
-    let meta = metadata(&c.name, &c.namespace, &c.labels, c.owner.as_ref(), None);
+    let meta = metadata(
+        &c.name,
+        &c.namespace,
+        c.labels.clone(),
+        c.owner.as_ref(),
+        None,
+    );
     Some(object(
         AIM_API_VERSION,
         "AIMTemplateCache",
@@ -282,7 +285,13 @@ pub fn artifact_object(a: &Artifact) -> Option<Value> {
     if a.written.is_some() {
         return None;
     }
-    let meta = metadata(&a.name, &a.namespace, &a.labels, a.owner.as_ref(), None);
+    let meta = metadata(
+        &a.name,
+        &a.namespace,
+        a.labels.clone(),
+        a.owner.as_ref(),
+        None,
+    );
     Some(object(
         AIM_API_VERSION,
         "AIMArtifact",
