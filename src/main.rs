@@ -2,6 +2,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    aimc::process::tune_allocator();
     let cli = match aimc::cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -257,7 +257,7 @@ fn missing_apis<T: Emitted>(objects: &[T], apis: &[String]) -> Vec<Diagnostic> {
 }
 
 pub fn run(args: &RenderArgs) -> u8 {
-    crate::dispose::leak_at_exit();
+    crate::process::leak_at_exit();
     let loaded = match load::load_dir(&args.dir, &load_options(&args.flags)) {
         Ok(l) => l,
         Err(e) => {
@@ -277,7 +277,7 @@ pub fn run(args: &RenderArgs) -> u8 {
         Some(dir) => write_layout(dir, &docs, args.format),
         None => write_stdout(&docs, args.format),
     };
-    crate::dispose::dispose(docs);
+    crate::process::dispose(docs);
     code
 }
 

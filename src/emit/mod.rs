@@ -116,7 +116,7 @@ fn gather<T, R>(
             unwanted.push(o);
         }
     }
-    crate::dispose::dispose(unwanted);
+    crate::process::dispose(unwanted);
     if mode != EmitMode::Aim {
         out.extend(
             rendered

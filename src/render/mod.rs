@@ -188,7 +188,7 @@ pub fn render_with<T: Send>(
         }
     }
     out.derived = derived;
-    crate::dispose::dispose(caching);
+    crate::process::dispose(caching);
     out
 }
 
