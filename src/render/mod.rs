@@ -10,7 +10,7 @@ use crate::api::AIM_API_VERSION;
 use crate::diag::Diagnostic;
 use crate::load::{string_map, Lock};
 use crate::naming;
-use crate::resolve::cache::Artifact;
+use crate::resolve::cache::CachingPlan;
 use crate::resolve::labels;
 use crate::resolve::model::ModelRef;
 use crate::resolve::template::{Scope, Template};
@@ -142,23 +142,46 @@ pub fn render_with<T: Send>(
     let Plan {
         services, caching, ..
     } = plan;
+    let CachingPlan {
+        caches,
+        artifacts,
+        service_mounts,
+    } = caching;
+    // What a service needs of the artifacts it mounts, so that the artifacts themselves can
+    // be rendered and freed first: their memory then serves the services' documents.
+    let mut volumes_of: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
+    for a in &artifacts {
+        volumes_of.entry(a.namespace.clone()).or_default().insert(
+            a.name.clone(),
+            (naming::rfc1123(&a.name), storage::pvc_name(a)),
+        );
+    }
+    crate::load::parallel_map(caches, drop);
+    let artifact_pieces = crate::load::parallel_map(artifacts, |a| {
+        let mut diags = Vec::new();
+        let objects: Vec<T> = if ctx.concrete {
+            storage::render_artifact(&a, lock, ctx, &mut diags)
+                .into_iter()
+                .map(|v| sink(v, false))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        drop(a);
+        (objects, diags)
+    });
     // Services render independently; pieces are joined in plan order, so the result does not
     // depend on the thread count.
-    let artifacts: BTreeMap<(&str, &str), &Artifact> = caching
-        .artifacts
-        .iter()
-        .map(|a| ((a.namespace.as_str(), a.name.as_str()), a))
-        .collect();
-    let work: Vec<_> = services.into_iter().zip(&caching.service_mounts).collect();
+    let work: Vec<_> = services.into_iter().zip(service_mounts).collect();
     let pieces = crate::load::parallel_map(work, |(sp, mounts)| {
         let volumes: Vec<isvc::CacheVolume> = mounts
             .iter()
             .flat_map(|(_, m)| m)
             .filter_map(|m| {
-                let a = artifacts.get(&(sp.namespace, m.artifact.as_str()))?;
+                let (name, claim) = volumes_of.get(sp.namespace)?.get(&m.artifact)?;
                 Some(isvc::CacheVolume {
-                    name: naming::rfc1123(&a.name),
-                    claim: storage::pvc_name(a),
+                    name: name.clone(),
+                    claim: claim.clone(),
                     mount_path: m.mount_path.clone(),
                 })
             })
@@ -169,26 +192,12 @@ pub fn render_with<T: Send>(
         let concrete: Vec<T> = piece.concrete.into_iter().map(|v| sink(v, false)).collect();
         (concrete, piece.diagnostics)
     });
-    for (concrete, diagnostics) in pieces {
+    // Service diagnostics first, then the artifacts', as a reader walks the tree.
+    for (concrete, diagnostics) in pieces.into_iter().chain(artifact_pieces) {
         out.concrete.extend(concrete);
         out.diagnostics.extend(diagnostics);
     }
-    if ctx.concrete {
-        let pieces = crate::load::parallel_map(caching.artifacts.iter().collect(), |a| {
-            let mut diags = Vec::new();
-            let objects: Vec<T> = storage::render_artifact(a, lock, ctx, &mut diags)
-                .into_iter()
-                .map(|v| sink(v, false))
-                .collect();
-            (objects, diags)
-        });
-        for (objects, diagnostics) in pieces {
-            out.concrete.extend(objects);
-            out.diagnostics.extend(diagnostics);
-        }
-    }
     out.derived = derived;
-    crate::process::dispose(caching);
     out
 }
 
