@@ -193,6 +193,13 @@ pub fn render_with<T: Send>(
         (concrete, piece.diagnostics)
     });
     // Service diagnostics first, then the artifacts', as a reader walks the tree.
+    out.concrete.reserve_exact(
+        pieces
+            .iter()
+            .chain(&artifact_pieces)
+            .map(|(c, _)| c.len())
+            .sum(),
+    );
     for (concrete, diagnostics) in pieces.into_iter().chain(artifact_pieces) {
         out.concrete.extend(concrete);
         out.diagnostics.extend(diagnostics);
