@@ -90,6 +90,16 @@ pub(crate) fn prune_nulls(v: &mut Value) {
     }
 }
 
+/// Whether [`prune_nulls`] would change `v`: most documents have no null field, and
+/// checking is cheaper than copying them to prune.
+pub(crate) fn has_prunable_null(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.values().any(|v| v.is_null() || has_prunable_null(v)),
+        Value::Array(items) => items.iter().any(has_prunable_null),
+        _ => false,
+    }
+}
+
 /// Applies the CRD defaults of `kind` to `spec` in place.
 pub fn apply_defaults(kind: AimKind, spec: &mut Value) {
     prune_nulls(spec);

@@ -3,7 +3,7 @@
 pub mod aim;
 pub mod core;
 mod defaults;
-pub(crate) use defaults::prune_nulls;
+pub(crate) use defaults::{has_prunable_null, prune_nulls};
 pub mod quantity;
 mod quantity_serde;
 

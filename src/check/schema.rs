@@ -134,13 +134,24 @@ pub fn validate_input(obj: &Object) -> Vec<Diagnostic> {
         Some(Err(e)) => return vec![internal_error(e).at(Some(obj.doc_loc()))],
         None => return Vec::new(),
     };
-    let mut instance = obj.value.clone();
     // The API server drops a null field that its schema does not declare nullable before it
     // validates (none of the AIM CRDs declares one nullable): `caching:` with no value is
     // an absent field, not a type error.
-    api::prune_nulls(&mut instance);
+    let pruned;
+    let instance = if api::has_prunable_null(&obj.value) {
+        let mut copy = obj.value.clone();
+        api::prune_nulls(&mut copy);
+        pruned = copy;
+        &pruned
+    } else {
+        &obj.value
+    };
+    // Nearly every object is valid: the yes-or-no check is much cheaper than collecting errors.
+    if validator.is_valid(instance) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
-    for error in validator.iter_errors(&instance) {
+    for error in validator.iter_errors(instance) {
         let path = segments(error.instance_path().as_str());
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -193,6 +204,13 @@ pub fn validate_output(v: &Value) -> Vec<String> {
     let Some(compiled) = compiled else {
         return Vec::new();
     };
+    // Nearly every object is valid: the yes-or-no check is much cheaper than collecting errors.
+    if compiled
+        .as_ref()
+        .is_ok_and(|validator| validator.is_valid(v))
+    {
+        return Vec::new();
+    }
     let meta = |k: &str| {
         v.pointer(&format!("/metadata/{k}"))
             .and_then(Value::as_str)
