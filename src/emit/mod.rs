@@ -80,8 +80,45 @@ pub fn collect_docs(
     {
         docs.push(d?);
     }
-    docs.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(docs)
+    Ok(sort_stable(docs))
+}
+
+/// A stable sort by key on two cores: each half sorted on its own thread, then merged with
+/// ties taken from the left, which is exactly the single-threaded stable order.
+fn sort_stable(mut docs: Vec<Doc>) -> Vec<Doc> {
+    let by_key = |a: &Doc, b: &Doc| a.key.cmp(&b.key);
+    if docs.len() < 4096 || crate::load::thread_count() < 2 {
+        docs.sort_by(by_key);
+        return docs;
+    }
+    let mut right = docs.split_off(docs.len() / 2);
+    let mut left = docs;
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| right.sort_by(by_key));
+        left.sort_by(by_key);
+        worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    });
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut left, mut right) = (left.into_iter().peekable(), right.into_iter().peekable());
+    loop {
+        let take_right = match (left.peek(), right.peek()) {
+            (Some(l), Some(r)) => r.key < l.key,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        let next = if take_right {
+            right.next()
+        } else {
+            left.next()
+        };
+        match next {
+            Some(d) => out.push(d),
+            None => break,
+        }
+    }
+    out
 }
 
 /// The index objects `mode` emits and the rendered ones it emits, each with whether aimc
