@@ -387,6 +387,27 @@ mod tests {
     }
 
     #[test]
+    fn the_two_core_sort_is_the_stable_sort() {
+        // Enough documents for the parallel path, with many equal keys whose input order
+        // (kept in the text) a stable sort must preserve.
+        let docs: Vec<Doc> = (0..10_000)
+            .map(|i| {
+                let v = json!({"apiVersion": "v1", "kind": if i % 3 == 0 { "Secret" } else { "ConfigMap" },
+                               "metadata": {"namespace": format!("ns{}", (i * 7919) % 13), "name": format!("n{}", i % 50)}});
+                Doc {
+                    key: SortKey::of(&v, false),
+                    text: i.to_string(),
+                }
+            })
+            .collect();
+        let order = |docs: &[Doc]| docs.iter().map(|d| d.text.clone()).collect::<Vec<_>>();
+        let mut expected: Vec<&Doc> = docs.iter().collect();
+        expected.sort_by(|a, b| a.key.cmp(&b.key));
+        let expected: Vec<String> = expected.iter().map(|d| d.text.clone()).collect();
+        assert_eq!(order(&sort_stable(docs)), expected);
+    }
+
+    #[test]
     fn stream_separates_documents() {
         let s = stream(&[json!({"a": 1}), json!({"b": 2})], Format::Yaml).unwrap();
         assert_eq!(s, "---\na: 1\n---\nb: 2\n");
