@@ -62,8 +62,8 @@ pub fn validate(
     // resolution runs on whatever loaded (a full-tree run stops at the first broken file).
     if named || !diags.has_errors() {
         diags.extend(resolve::sources::expand(&mut loaded.index, &loaded.lock));
-        let plan = resolve::resolve(&loaded.index, &loaded.config, &loaded.lock);
-        diags.extend(plan.diagnostics.iter().cloned());
+        let mut plan = resolve::resolve(&loaded.index, &loaded.config, &loaded.lock);
+        diags.extend(std::mem::take(&mut plan.diagnostics));
         diags.extend(crate::check::policy::check(&loaded.index, &plan));
         if !args.inputs_only {
             // Each object is checked on the thread that renders it, then dropped.
@@ -82,9 +82,11 @@ pub fn validate(
                 diags.extend(d);
             }
         } else {
+            crate::process::dispose(plan);
             diags.relax_missing_facts();
         }
     }
+    crate::process::dispose(loaded);
     if args.strict.unwrap_or(false) {
         diags.escalate_warnings();
     }
@@ -92,6 +94,7 @@ pub fn validate(
 }
 
 pub fn run(args: &ValidateArgs) -> u8 {
+    crate::process::leak_at_exit();
     let (root, only) = scope(&args.paths);
     let diags = match validate(&root, args, only.is_some()) {
         Ok(d) => d,
