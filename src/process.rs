@@ -4,9 +4,9 @@
 //! - Freeing a monorepo's worth of parsed and planned objects right before the process exits
 //!   costs tens of milliseconds and returns nothing (clang's `-disable-free` makes the same
 //!   trade): after [`leak_at_exit`], [`dispose`] leaks.
-//! - glibc grows the heap 128 KiB at a time and gives memory back as soon as the top of the
-//!   heap is free; a render that builds and drops hundreds of thousands of small trees
-//!   spends a sixth of its time in that churn. [`tune_allocator`] pads each growth.
+//! - glibc grows the heap 128 KiB at a time and trims it whenever 128 KiB at its top is
+//!   free; a render that builds and drops hundreds of thousands of small trees spent about a
+//!   sixth of its time in that churn. [`tune_allocator`] pads each growth.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

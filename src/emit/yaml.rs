@@ -2,7 +2,7 @@
 //!
 //! serde-saphyr decides every scalar's style (plain, quoted, folded, literal) and is the
 //! reference. Driving it through serde costs about a microsecond per node, which at
-//! monorepo scale is most of aimc's run time, while the structure of a JSON value in
+//! monorepo scale was a third of aimc's run time, while the structure of a JSON value in
 //! saphyr's block style is simple: two-space indent, sequences flush with their key,
 //! `{}` / `[]` for empty collections. So this module writes the structure itself and takes
 //! each string's spelling from saphyr, remembered per string: saphyr chooses a style from
