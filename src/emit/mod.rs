@@ -174,20 +174,13 @@ pub struct SortKey {
 
 impl SortKey {
     fn of(v: &Value, derived: bool) -> SortKey {
-        let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-        let meta = |k: &str| {
-            v.get("metadata")
-                .and_then(|m| m.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-        };
-        let (api, kind) = (get("apiVersion"), get("kind"));
+        let (api, kind, namespace, name) = v.ident();
         SortKey {
             rank: rank(api, kind, derived),
             kind: kind.to_owned(),
             api_version: api.to_owned(),
-            namespace: meta("namespace").to_owned(),
-            name: meta("name").to_owned(),
+            namespace: namespace.unwrap_or_default().to_owned(),
+            name: name.to_owned(),
         }
     }
 

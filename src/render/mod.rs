@@ -52,7 +52,7 @@ impl Ctx {
 }
 
 /// Objects rendered from the plan, plus the derived AIM objects (for `--emit all`), each as
-/// the sink given to [`render_with`] made it (the JSON value itself for [`render`]).
+/// the sink given to [`render_with`] made it.
 #[derive(Debug)]
 pub struct Rendered<T = Value> {
     pub concrete: Vec<T>,
@@ -114,10 +114,6 @@ pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &
         "aim-service-controller",
         ("aim.eai.amd.com/service.name", plan.name),
     );
-}
-
-pub fn render(plan: Plan, lock: &Lock, ctx: &Ctx) -> Rendered {
-    render_with(plan, lock, ctx, |v, _| v)
 }
 
 /// Renders the plan and passes every object to `sink` (with whether it is a derived AIM
