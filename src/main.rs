@@ -1,9 +1,8 @@
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     aimc::process::tune_allocator();
-    let cli = match aimc::cli::Cli::try_parse() {
+    let cli = match aimc::cli::Cli::parse_env() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();

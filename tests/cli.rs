@@ -506,7 +506,6 @@ fn renders_to_an_output_directory() {
         ("s.yaml", svc.as_bytes()),
     ]);
     let out_dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(out_dir.path().join("keep.txt"), "untouched").expect("write");
     let out = render(dir.path(), &["-o", out_dir.path().to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
@@ -533,9 +532,162 @@ fn renders_to_an_output_directory() {
         .path()
         .join("_cluster/namespace-team.yaml")
         .is_file());
+    assert!(out_dir.path().join(".aimc-output").is_file(), "marker");
+}
+
+/// The files below `dir` (relative, sorted) with their bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = walk(dir)
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(dir)
+                .expect("below")
+                .to_string_lossy()
+                .into_owned();
+            (rel, std::fs::read(&p).expect("read"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
+
+#[test]
+fn output_directory_holds_exactly_this_runs_objects() {
+    let svc = |name: &str| {
+        format!("apiVersion: aim.eai.amd.com/v1alpha1\nkind: AIMService\nmetadata:\n  name: {name}\n  namespace: team\nspec:\n  model:\n    name: m\n")
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    let o = out.to_str().expect("utf-8");
+    let two = tree(&[
+        ("m.yaml", MODEL.as_bytes()),
+        ("a.yaml", svc("a").as_bytes()),
+        ("b.yaml", svc("b").as_bytes()),
+    ]);
+    assert_eq!(render(two.path(), &["-o", o]).status.code(), Some(0));
+    let before = snapshot(&out);
+    assert!(
+        before
+            .iter()
+            .any(|(p, _)| p.contains("inferenceservice-b-")),
+        "{before:?}"
+    );
+
+    // One service fewer: its files go, nothing else is left beside the output.
+    let one = tree(&[
+        ("m.yaml", MODEL.as_bytes()),
+        ("a.yaml", svc("a").as_bytes()),
+    ]);
+    assert_eq!(render(one.path(), &["-o", o]).status.code(), Some(0));
+    let after = snapshot(&out);
+    assert!(
+        !after.iter().any(|(p, _)| p.contains("-b-")),
+        "stale files remain: {after:?}"
+    );
+    assert!(after.iter().any(|(p, _)| p.contains("inferenceservice-a-")));
+    let siblings: Vec<_> = std::fs::read_dir(work.path())
+        .expect("list")
+        .map(|e| e.expect("e").file_name())
+        .collect();
     assert_eq!(
-        std::fs::read_to_string(out_dir.path().join("keep.txt")).expect("kept"),
-        "untouched"
+        siblings,
+        ["out"],
+        "no temporary directory left beside the output"
+    );
+
+    // A run with an error leaves the previous output byte for byte.
+    let broken = tree(&[
+        ("m.yaml", MODEL.as_bytes()),
+        ("a.yaml", b"apiVersion: v1\nkind: [\n"),
+    ]);
+    assert_eq!(render(broken.path(), &["-o", o]).status.code(), Some(1));
+    assert_eq!(snapshot(&out), after);
+}
+
+#[test]
+fn output_directory_not_written_by_aimc_is_refused_and_untouched() {
+    let src = tree(&[
+        ("m.yaml", MODEL.as_bytes()),
+        ("s.yaml", service("  model:\n    name: m\n").as_bytes()),
+    ]);
+    let work = tempfile::tempdir().expect("tempdir");
+    let foreign = work.path().join("docs");
+    std::fs::create_dir_all(foreign.join("sub")).expect("mkdir");
+    std::fs::write(foreign.join("sub/notes.md"), "mine").expect("write");
+    let before = snapshot(&foreign);
+    let out = render(src.path(), &["-o", foreign.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("was not written by aimc") && stderr.contains(".aimc-output"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&foreign), before);
+    let siblings: Vec<_> = std::fs::read_dir(work.path()).expect("list").collect();
+    assert_eq!(siblings.len(), 1, "nothing written beside it");
+
+    // An empty directory is fine.
+    let empty = work.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    assert_eq!(
+        render(src.path(), &["-o", empty.to_str().expect("utf-8")])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn output_is_never_read_back_as_input() {
+    let src = tree(&[
+        ("ns.yaml", SVC_NS.as_bytes()),
+        ("m.yaml", MODEL.as_bytes()),
+        ("s.yaml", service("  model:\n    name: m\n").as_bytes()),
+    ]);
+    let first = render(src.path(), &[]);
+    assert_eq!(first.status.code(), Some(0));
+    let golden = src.path().join("golden");
+    assert_eq!(
+        render(src.path(), &["-o", golden.to_str().expect("utf-8")])
+            .status
+            .code(),
+        Some(0)
+    );
+    // The same tree again, output inside it: same stream, and an info naming the directory.
+    let again = render(src.path(), &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert_eq!(again.stdout, first.stdout);
+    assert!(
+        stderr.contains("golden/.aimc-output:1:1: info[OutputDirSkipped]"),
+        "{stderr}"
+    );
+    let v = Command::cargo_bin("aimc")
+        .expect("binary")
+        .args(["validate", "--format", "json"])
+        .arg(src.path())
+        .env_remove("ARGOCD_ENV_AIMC_STRICT")
+        .output()
+        .expect("runs");
+    let report = String::from_utf8_lossy(&v.stdout);
+    assert_eq!(v.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains("OutputDirSkipped") && !report.contains("DuplicateObject"),
+        "{report}"
     );
 }
 

@@ -4,7 +4,6 @@
 use super::{exit, Cli};
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -112,11 +111,8 @@ fn write_pages(dir: &Path) -> u8 {
 }
 
 fn write_stdout(bytes: &[u8]) -> u8 {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    match super::io::stdout(bytes) {
         Ok(()) => exit::OK,
-        // `aimc man | head` closes the pipe on purpose.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(e) => {
             eprintln!("aimc: cannot write output: {e}");
             exit::USAGE_OR_IO

@@ -12,7 +12,6 @@ use clap::{ArgGroup, Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -349,14 +348,7 @@ fn render(dir: &Path, flags: &RenderFlags) -> Result<Vec<Value>, String> {
 }
 
 fn print(text: &str) -> Result<(), String> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        // A closed pipe (`aimc diff | head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("cannot write output: {e}"))
-        }
-        _ => Ok(()),
-    }
+    super::io::stdout(text.as_bytes()).map_err(|e| format!("cannot write output: {e}"))
 }
 
 struct Report<'a> {

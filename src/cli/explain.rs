@@ -53,10 +53,13 @@ pub fn run(args: &ExplainArgs) -> u8 {
         args.env.as_deref(),
         &diags,
     ) {
-        Ok(report) => {
-            print!("{report}");
-            exit::OK
-        }
+        Ok(report) => match super::io::stdout(report.as_bytes()) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                super::io::error(format_args!("cannot write output: {e}"));
+                exit::USAGE_OR_IO
+            }
+        },
         Err(why) => {
             eprintln!("aimc explain: {why}");
             exit::INPUT_ERROR

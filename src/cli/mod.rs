@@ -3,10 +3,12 @@
 pub mod completions;
 pub mod diff;
 pub mod explain;
+pub mod io;
 pub mod render;
 pub mod validate;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
 
 pub use diff::usage_error_code;
 
@@ -45,6 +47,46 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write every page with -o.
     Man(completions::ManArgs),
+}
+
+impl Cli {
+    /// Parses the process's arguments and environment. An env twin set to the empty string
+    /// counts as unset: Argo CD passes an Application's `plugin.env` entry with an empty value
+    /// (`ARGOCD_ENV_AIMC_EMIT=`) as is, and a sync must not fail on what means "the default".
+    pub fn parse_env() -> Result<Self, clap::Error> {
+        Self::parse_env_from(std::env::args_os())
+    }
+
+    /// [`Cli::parse_env`] over given arguments (the environment is still the process's: clap
+    /// reads it while the command is built).
+    pub fn parse_env_from(args: impl IntoIterator<Item = OsString>) -> Result<Self, clap::Error> {
+        let cmd = unset_empty_env(Cli::command());
+        Cli::from_arg_matches(&cmd.try_get_matches_from(args)?)
+    }
+}
+
+/// Drops the env twin of every argument whose variable is set but empty, in every subcommand.
+fn unset_empty_env(mut cmd: clap::Command) -> clap::Command {
+    let empty: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| {
+            a.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|v| v.is_empty())
+        })
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in empty {
+        cmd = cmd.mut_arg(id, |a| a.env(None::<&str>));
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in subs {
+        cmd = cmd.mut_subcommand(name, |s| unset_empty_env(s));
+    }
+    cmd
 }
 
 impl Command {

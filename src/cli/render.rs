@@ -28,9 +28,9 @@ pub struct RenderFlags {
     /// Namespace for namespaced objects that set none.
     #[arg(long, short = 'n', env = "ARGOCD_APP_NAMESPACE")]
     pub namespace: Option<String>,
-    /// Treat warnings as errors.
-    #[arg(long, env = "ARGOCD_ENV_AIMC_STRICT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
-    pub strict: Option<bool>,
+    /// Treat warnings as errors. A plain flag; its env twin takes true/false, yes/no, 1/0.
+    #[arg(long, env = "ARGOCD_ENV_AIMC_STRICT", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict: bool,
     /// Leave out YAML files that mention no AIM apiVersion and are not Kubernetes objects (CI
     /// configs, Helm values and templates, kustomization.yaml), with an info each, instead of
     /// rejecting them: for hooks that read a whole repository.
@@ -58,8 +58,10 @@ pub struct RenderArgs {
     pub dir: PathBuf,
     #[command(flatten)]
     pub flags: RenderFlags,
-    /// Write one file per object below this directory instead of a stream on stdout.
-    #[arg(long, short = 'o')]
+    /// Write one file per object below this directory instead of a stream on stdout. The
+    /// directory is replaced atomically with exactly this run's objects and a `.aimc-output`
+    /// marker; a non-empty directory without that marker is refused.
+    #[arg(long, short = 'o', value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
@@ -126,7 +128,7 @@ fn pipeline<R: Send, T: Emitted>(
         diags.extend(resolve::sources::expand(&mut loaded.index, &loaded.lock));
     }
     let config = loaded.config;
-    let strict = args.strict.unwrap_or(false);
+    let strict = args.strict;
     let finish = |mut diags: Diagnostics, objects| {
         if strict {
             diags.escalate_warnings();
@@ -282,10 +284,9 @@ pub fn run(args: &RenderArgs) -> u8 {
 }
 
 fn write_stdout(docs: &[Doc], format: Format) -> u8 {
-    match emit::write_stream(docs, format, &mut std::io::stdout().lock()) {
+    let written = emit::write_stream(docs, format, &mut std::io::stdout().lock());
+    match super::io::ignore_broken_pipe(written) {
         Ok(()) => exit::OK,
-        // A closed pipe (`aimc render | head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(e) => {
             eprintln!("aimc: cannot write output: {e}");
             exit::USAGE_OR_IO
@@ -293,26 +294,23 @@ fn write_stdout(docs: &[Doc], format: Format) -> u8 {
     }
 }
 
+/// `-o DIR`: DIR becomes exactly this run's objects, atomically (see
+/// [`crate::golden::replace_dir`]).
 fn write_layout(dir: &std::path::Path, docs: &[Doc], format: Format) -> u8 {
-    let files = match emit::layout_docs(docs, format) {
-        Ok(f) => f,
+    // Two objects for one file is something `-o` cannot represent, like a bad flag.
+    let written = emit::layout_docs(docs, format)
+        .map_err(|e| e.to_string())
+        .and_then(|files| {
+            crate::golden::replace_dir(dir, &files)
+                .map_err(|e| format!("cannot write {}: {e}", dir.display()))
+        });
+    match written {
+        Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("aimc: {e}");
-            return exit::INPUT_ERROR;
-        }
-    };
-    for (rel, text) in &files {
-        let path = dir.join(rel);
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&path, text));
-        if let Err(e) = written {
-            eprintln!("aimc: cannot write {}: {e}", path.display());
-            return exit::USAGE_OR_IO;
+            super::io::error(e);
+            exit::USAGE_OR_IO
         }
     }
-    exit::OK
 }
 
 /// `v1.33.0`, `1.33`, and the forms clusters report (`v1.29.3+k3s1`, `v1.27.8-gke.1067004`,

@@ -1,6 +1,6 @@
 //! `aimc validate [DIR | FILE...]`: the check a platform team puts in front of every merge.
 
-use super::exit;
+use super::{exit, io};
 use crate::diag::report::{self, DiagFormat};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::load::{self, LoadOptions};
@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// A directory (the whole tree), or files: the tree below the current directory is still
-    /// loaded for references, but only diagnostics in these files are reported, and files
-    /// that hold no AIM object are ignored (what pre-commit passes).
+    /// A directory (the whole tree), or files (what pre-commit passes): each file is checked
+    /// within its own project root, the nearest directory above it holding `aimc.yaml`, else
+    /// the git top level, with that root's `aim.lock.yaml`; only the diagnostics of the named
+    /// files are reported, and files that hold no AIM object are ignored.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Check the inputs only, not the rendered output.
@@ -22,26 +23,78 @@ pub struct ValidateArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = DiagFormat::Text)]
     pub format: DiagFormat,
-    /// Treat warnings as errors.
-    #[arg(long, env = "ARGOCD_ENV_AIMC_STRICT", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
-    pub strict: Option<bool>,
+    /// Treat warnings as errors. A plain flag; its env twin takes true/false, yes/no, 1/0.
+    #[arg(long, env = "ARGOCD_ENV_AIMC_STRICT", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict: bool,
     /// Namespace for namespaced objects that set none.
     #[arg(long, short = 'n', env = "ARGOCD_APP_NAMESPACE")]
     pub namespace: Option<String>,
+    /// Leave out YAML files that mention no AIM apiVersion and are not Kubernetes objects,
+    /// with an info each, instead of rejecting them (as `aimc render --skip-foreign`).
+    #[arg(long)]
+    pub skip_foreign: bool,
+    /// Do not read files below this path (relative to the tree's root, or absolute;
+    /// repeatable), as `aimc render --exclude`.
+    #[arg(long, value_name = "PATH")]
+    pub exclude: Vec<PathBuf>,
 }
 
-/// The tree to load and, when files were named, which of them to report on.
-fn scope(paths: &[PathBuf]) -> (PathBuf, Option<Vec<PathBuf>>) {
-    match paths {
-        [one] if one.is_dir() => (one.clone(), None),
-        files => {
-            let root = PathBuf::from(".");
-            let rel = files
-                .iter()
-                .map(|f| f.strip_prefix("./").unwrap_or(f).to_path_buf())
-                .collect();
-            (root, Some(rel))
+/// One tree to validate and, when files were named, which of its files to report on.
+#[derive(Debug, PartialEq)]
+struct Run {
+    /// The tree's root, as it is shown (relative to the working directory when below it).
+    root: PathBuf,
+    /// Named files, relative to `root`.
+    only: Option<Vec<PathBuf>>,
+}
+
+/// The runs a command line asks for: a directory is a tree of its own, files are grouped by
+/// their project root. A path that does not exist, or `-`, is a usage error: a CI step with
+/// a mistyped path must not pass having checked nothing.
+fn runs(paths: &[PathBuf]) -> Result<Vec<Run>, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let mut runs: Vec<Run> = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            return Err(
+                "`-` (a stream on stdin) is not supported: name a directory or files".to_owned(),
+            );
         }
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("{} does not exist", path.display()),
+            _ => format!("cannot read {}: {e}", path.display()),
+        })?;
+        if meta.is_dir() {
+            runs.push(Run {
+                root: path.clone(),
+                only: None,
+            });
+            continue;
+        }
+        let abs = cwd.join(path);
+        let root_abs = load::project::root_of(&abs, &cwd);
+        let rel = abs.strip_prefix(&root_abs).unwrap_or(&abs).to_path_buf();
+        let root = shown(&root_abs, &cwd);
+        match runs.iter_mut().find(|r| r.root == root && r.only.is_some()) {
+            Some(Run {
+                only: Some(files), ..
+            }) => files.push(rel),
+            _ => runs.push(Run {
+                root,
+                only: Some(vec![rel]),
+            }),
+        }
+    }
+    Ok(runs)
+}
+
+/// `abs` relative to `cwd` when below it (`.` for `cwd` itself), else as it is.
+fn shown(abs: &Path, cwd: &Path) -> PathBuf {
+    match abs.strip_prefix(cwd) {
+        Ok(r) if r.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(r) => r.to_path_buf(),
+        Err(_) => abs.to_path_buf(),
     }
 }
 
@@ -53,7 +106,8 @@ pub fn validate(
 ) -> Result<Vec<Diagnostic>, load::IoError> {
     let opts = LoadOptions {
         default_namespace: args.namespace.clone().filter(|n| !n.is_empty()),
-        ..Default::default()
+        skip_foreign: args.skip_foreign,
+        exclude: args.exclude.clone(),
     };
     let mut loaded = load::load_dir(root, &opts)?;
     let mut diags: Diagnostics = std::mem::take(&mut loaded.diagnostics);
@@ -87,7 +141,7 @@ pub fn validate(
         }
     }
     crate::process::dispose(loaded);
-    if args.strict.unwrap_or(false) {
+    if args.strict {
         diags.escalate_warnings();
     }
     Ok(diags.finish())
@@ -95,43 +149,88 @@ pub fn validate(
 
 pub fn run(args: &ValidateArgs) -> u8 {
     crate::process::leak_at_exit();
-    let (root, only) = scope(&args.paths);
-    let diags = match validate(&root, args, only.is_some()) {
-        Ok(d) => d,
+    let runs = match runs(&args.paths) {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("aimc: cannot read {e}");
+            io::error(e);
             return exit::USAGE_OR_IO;
         }
     };
-    let shown: Vec<Diagnostic> = match &only {
-        None => diags,
-        Some(files) => {
-            // pre-commit passes every changed YAML file: those without AIM objects are not ours.
-            let aim_files: Vec<&PathBuf> = files
-                .iter()
-                .filter(|f| {
-                    std::fs::read_to_string(root.join(f))
-                        .is_ok_and(|t| t.contains(crate::api::AIM_GROUP))
-                })
-                .collect();
-            diags
-                .into_iter()
-                .filter(|d| {
-                    d.location
-                        .as_ref()
-                        .is_some_and(|l| aim_files.iter().any(|f| **f == l.file))
-                })
-                .collect()
-        }
+    let many = runs.len() > 1;
+    let mut shown = Vec::new();
+    for run in &runs {
+        let diags = match validate(&run.root, args, run.only.is_some()) {
+            Ok(d) => d,
+            Err(e) => {
+                io::error(format_args!("cannot read {e}"));
+                return exit::USAGE_OR_IO;
+            }
+        };
+        let diags = match &run.only {
+            None => diags,
+            Some(files) => of_files(diags, &run.root, files),
+        };
+        // Several trees in one report: paths from the working directory.
+        shown.extend(diags.into_iter().map(|d| match many || run.only.is_some() {
+            true => rebase(d, &run.root),
+            false => d,
+        }));
+    }
+    let root = match (&runs[..], many) {
+        ([one], false) if one.only.is_none() => one.root.clone(),
+        _ => PathBuf::from("."),
     };
     let color = args.format == DiagFormat::Text && report::stderr_color();
-    print!(
-        "{}",
-        report::render(&shown, args.format, Some(&root), color)
-    );
+    let text = report::render(&shown, args.format, Some(&root), color);
+    if let Err(e) = io::stdout(text.as_bytes()) {
+        io::error(format_args!("cannot write the report: {e}"));
+        return exit::USAGE_OR_IO;
+    }
     if shown.iter().any(Diagnostic::is_error) {
         exit::INPUT_ERROR
     } else {
         exit::OK
+    }
+}
+
+/// The diagnostics located in `files` (relative to `root`) that hold an AIM object:
+/// pre-commit passes every changed YAML file, and those without AIM objects are not ours.
+fn of_files(diags: Vec<Diagnostic>, root: &Path, files: &[PathBuf]) -> Vec<Diagnostic> {
+    let aim_files: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| {
+            std::fs::read_to_string(root.join(f)).is_ok_and(|t| t.contains(crate::api::AIM_GROUP))
+        })
+        .collect();
+    diags
+        .into_iter()
+        .filter(|d| {
+            d.location
+                .as_ref()
+                .is_some_and(|l| aim_files.iter().any(|f| **f == l.file))
+        })
+        .collect()
+}
+
+/// `d` with its file relative to the working directory instead of `root`.
+fn rebase(mut d: Diagnostic, root: &Path) -> Diagnostic {
+    if let Some(loc) = d.location.as_mut() {
+        if root != Path::new(".") {
+            loc.file = root.join(&loc.file);
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_paths_and_stdin_are_usage_errors() {
+        let e = runs(&[PathBuf::from("/nonexistent/aimc-tree")]).unwrap_err();
+        assert_eq!(e, "/nonexistent/aimc-tree does not exist");
+        let e = runs(&[PathBuf::from("-")]).unwrap_err();
+        assert!(e.contains("not supported"), "{e}");
     }
 }

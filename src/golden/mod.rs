@@ -3,11 +3,12 @@
 
 pub mod diff;
 
+use crate::load::OUTPUT_MARKER;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Reads every file under `dir` as (relative path → text).
+/// Reads every file under `dir` as (relative path → text), aimc's output marker excepted.
 pub fn read_dir(dir: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
     let mut out = BTreeMap::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
@@ -15,7 +16,9 @@ pub fn read_dir(dir: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
             e.into_io_error()
                 .unwrap_or_else(|| io::Error::other("walk error"))
         })?;
-        if entry.file_type().is_file() {
+        if entry.file_type().is_file()
+            && !(entry.depth() == 1 && entry.file_name() == OUTPUT_MARKER)
+        {
             let rel = entry
                 .path()
                 .strip_prefix(dir)
@@ -68,36 +71,93 @@ pub fn compare(
     (!report.is_empty()).then_some(report)
 }
 
-/// Replaces `dir` with exactly `files`: written to a temporary sibling, then renamed into
-/// place, so an interrupted update leaves the old goldens intact.
-pub fn replace_dir(dir: &Path, files: &BTreeMap<PathBuf, String>) -> io::Result<()> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
+/// What [`OUTPUT_MARKER`] says to a person who opens it.
+const MARKER_TEXT: &str =
+    "Written by aimc (render -o, diff --update). aimc replaces this directory whole on its next \
+run and never reads it as input. Delete this file to keep the directory from being replaced.\n";
+
+/// Why a directory cannot be replaced.
+#[derive(Debug)]
+pub enum ReplaceError {
+    /// It holds files aimc did not write: it has no output marker and is not empty.
+    Foreign(PathBuf),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ReplaceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplaceError::Foreign(dir) => write!(
+                f,
+                "{} is not empty and was not written by aimc (no {OUTPUT_MARKER}); refusing to replace it: \
+choose another directory, empty it, or, if aimc wrote it, create {}",
+                dir.display(),
+                dir.join(OUTPUT_MARKER).display()
+            ),
+            ReplaceError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<io::Error> for ReplaceError {
+    fn from(e: io::Error) -> Self {
+        ReplaceError::Io(e)
+    }
+}
+
+/// Replaces `dir` with exactly `files` plus the output marker: written to a temporary
+/// sibling, then renamed into place, so that on any error the old directory is untouched
+/// and after success no stale file remains. Only an empty directory or one aimc wrote (it
+/// holds the marker) is replaced; anything else is refused before a file is written.
+pub fn replace_dir<S: AsRef<str>>(
+    dir: &Path,
+    files: &BTreeMap<PathBuf, S>,
+) -> Result<(), ReplaceError> {
+    let had_old = match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() && !dir.join(OUTPUT_MARKER).is_file() {
+                return Err(ReplaceError::Foreign(dir.to_path_buf()));
+            }
+            true
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e.into()),
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     std::fs::create_dir_all(parent)?;
-    let base = dir.file_name().and_then(|n| n.to_str()).unwrap_or("golden");
-    let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
-    let old = parent.join(format!(".{base}.old-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
+    let base = dir.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{base}.aimc-new-"))
+        .tempdir_in(parent)?;
     for (rel, text) in files {
-        let p = tmp.join(rel);
+        let p = tmp.path().join(rel);
         if let Some(d) = p.parent() {
             std::fs::create_dir_all(d)?;
         }
-        std::fs::write(&p, text)?;
+        std::fs::write(&p, text.as_ref())?;
     }
-    std::fs::create_dir_all(&tmp)?;
-    let had_old = dir.exists();
-    if had_old {
-        std::fs::rename(dir, &old)?;
+    std::fs::write(tmp.path().join(OUTPUT_MARKER), MARKER_TEXT)?;
+    if !had_old {
+        std::fs::rename(tmp.path(), dir)?;
+        let _ = tmp.keep();
+        return Ok(());
     }
-    if let Err(e) = std::fs::rename(&tmp, dir) {
-        if had_old {
-            let _ = std::fs::rename(&old, dir);
-        }
-        return Err(e);
+    // Two renames: POSIX cannot swap directories in one step. Between them `dir` is briefly
+    // absent, never half-written.
+    let old = tempfile::Builder::new()
+        .prefix(&format!(".{base}.aimc-old-"))
+        .tempdir_in(parent)?;
+    std::fs::rename(dir, old.path())?;
+    if let Err(e) = std::fs::rename(tmp.path(), dir) {
+        let _ = std::fs::rename(old.path(), dir);
+        return Err(e.into());
     }
-    if had_old {
-        std::fs::remove_dir_all(&old)?;
-    }
+    // `tmp` now names nothing; `old` holds the previous contents and is removed on drop.
+    let _ = tmp.keep();
+    old.close()?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 mod config;
 mod index;
 pub mod lock;
+pub mod project;
 pub mod yaml;
 
 pub use config::ProjectConfig;
@@ -16,6 +17,9 @@ use std::path::{Path, PathBuf};
 /// Files at the root that configure aimc instead of describing cluster objects.
 pub const CONFIG_FILE: &str = "aimc.yaml";
 pub const LOCK_FILE: &str = "aim.lock.yaml";
+/// The file `aimc render -o` and `aimc diff --update` write into every directory they own:
+/// such a directory is output, replaced whole on the next run and never read back as input.
+pub const OUTPUT_MARKER: &str = ".aimc-output";
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -84,14 +88,31 @@ pub fn find_files_except(
     };
     let mut files = Vec::new();
     let mut diags = Vec::new();
+    let mut skipped = Vec::new();
     // Symlinks are followed (a linked manifest is part of the tree); walkdir detects loops.
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            e.depth() == 0
-                || !(e.file_name().to_string_lossy().starts_with('.') || excluded(e.path()))
+            if e.depth() == 0 {
+                return true;
+            }
+            if e.file_name().to_string_lossy().starts_with('.') || excluded(e.path()) {
+                return false;
+            }
+            match e
+                .file_type()
+                .is_dir()
+                .then(|| not_input(e.path()))
+                .flatten()
+            {
+                Some(why) => {
+                    skipped.push((e.path().to_path_buf(), why));
+                    false
+                }
+                None => true,
+            }
         });
     for entry in walker {
         let entry = match entry {
@@ -128,7 +149,57 @@ pub fn find_files_except(
         }
     }
     files.sort();
+    for (dir, why) in skipped {
+        let rel = dir.strip_prefix(root).unwrap_or(&dir);
+        diags.push(why.diagnostic(rel));
+    }
     Ok((files, diags))
+}
+
+/// Why a directory inside the tree is not part of it.
+#[derive(Debug, Clone, Copy)]
+enum NotInput {
+    /// It holds aimc's rendered output.
+    Output,
+    /// It holds an `aimc.yaml` of its own: another project.
+    NestedProject,
+}
+
+fn not_input(dir: &Path) -> Option<NotInput> {
+    if dir.join(OUTPUT_MARKER).exists() {
+        Some(NotInput::Output)
+    } else if dir.join(CONFIG_FILE).is_file() {
+        Some(NotInput::NestedProject)
+    } else {
+        None
+    }
+}
+
+impl NotInput {
+    fn diagnostic(self, rel: &Path) -> Diagnostic {
+        let d = rel.display();
+        let (marker, diag) = match self {
+            NotInput::Output => (
+                OUTPUT_MARKER,
+                Diagnostic::info(
+                    "OutputDirSkipped",
+                    format!("{d}/ holds aimc's rendered output ({OUTPUT_MARKER}): not read as input"),
+                )
+                .help(format!(
+                    "rendered output is never read back; delete {d}/{OUTPUT_MARKER} if the directory holds sources"
+                )),
+            ),
+            NotInput::NestedProject => (
+                CONFIG_FILE,
+                Diagnostic::info(
+                    "NestedProjectSkipped",
+                    format!("{d}/ has its own {CONFIG_FILE}: a separate project, not read as part of this one"),
+                )
+                .help(format!("check it on its own: aimc validate {d}")),
+            ),
+        };
+        diag.at(Some(Location::new(rel.join(marker), 1, 1)))
+    }
 }
 
 /// Loads a tree. An unreadable root is `Err`; everything else, unreadable files inside the
