@@ -103,7 +103,7 @@ fn render_args() -> RenderFlags {
         emit: None,
         gitops: None,
         namespace: None,
-        strict: None,
+        strict: false,
         skip_foreign: false,
         exclude: Vec::new(),
         api_versions: None,

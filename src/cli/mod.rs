@@ -84,7 +84,7 @@ fn unset_empty_env(mut cmd: clap::Command) -> clap::Command {
         .map(|s| s.get_name().to_owned())
         .collect();
     for name in subs {
-        cmd = cmd.mut_subcommand(name, |s| unset_empty_env(s));
+        cmd = cmd.mut_subcommand(name, unset_empty_env);
     }
     cmd
 }
