@@ -33,7 +33,7 @@ fn entry(id: &str) -> Vec<String> {
 }
 
 #[test]
-fn manifest_declares_both_hooks_as_rust_without_file_names() {
+fn manifest_declares_both_hooks_as_rust() {
     let hooks = hooks();
     let ids: Vec<&str> = hooks.iter().filter_map(|h| h["id"].as_str()).collect();
     assert_eq!(ids, ["aimc-validate", "aimc-golden"]);
@@ -42,17 +42,22 @@ fn manifest_declares_both_hooks_as_rust_without_file_names() {
             assert!(h[key].as_str().is_some_and(|s| !s.is_empty()), "{key}: {h}");
         }
         assert_eq!(h["language"], "rust");
-        // A runtime config change affects every service: the hooks read the whole tree.
-        assert_eq!(h["pass_filenames"], false);
+        // 2.21.0 is the first pre-commit that bootstraps Rust where no cargo is on PATH.
+        let min = h["minimum_pre_commit_version"]
+            .as_str()
+            .expect("minimum_pre_commit_version");
+        let v: Vec<u32> = min.split('.').map(|p| p.parse().expect("number")).collect();
+        assert!(v >= vec![2, 21, 0], "{min}");
     }
+    // The golden check reads the whole tree: a runtime config change affects every service.
+    assert_eq!(hook("aimc-golden")["pass_filenames"], false);
     assert_eq!(
         entry("aimc-golden"),
         ["aimc", "diff", "--golden", "golden", "."]
     );
-    assert_eq!(
-        entry("aimc-validate")[..4],
-        ["aimc", "render", "--emit", "aim"]
-    );
+    // The validate hook validates, and takes the changed files (pass_filenames defaults to true).
+    assert_eq!(entry("aimc-validate")[..2], ["aimc", "validate"]);
+    assert!(hook("aimc-validate")["pass_filenames"].is_null());
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -109,33 +114,83 @@ fn aimc(cwd: &Path, args: &[&str]) -> Output {
         .expect("runs")
 }
 
+/// Runs a hook's entry as pre-commit does: its argv, then (unless `pass_filenames: false`)
+/// every YAML file of the repository, relative to its root, in sorted order.
 fn run_entry(id: &str, cwd: &Path) -> Output {
     let argv = entry(id);
     assert_eq!(argv[0], "aimc");
-    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let mut args: Vec<String> = argv[1..].to_vec();
+    if hook(id)["pass_filenames"] != false {
+        args.extend(yaml_files(cwd, cwd));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     aimc(cwd, &args)
+}
+
+fn yaml_files(root: &Path, dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            out.extend(yaml_files(root, &p));
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(
+                p.strip_prefix(root)
+                    .expect("below")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    out
 }
 
 #[test]
 fn validate_passes_on_a_repository_with_goldens_and_other_yaml() {
     let repo = user_repo();
     let out = run_entry("aimc-validate", repo.path());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    for skipped in ["docker-compose.yml", "mkdocs.yml", "chart/Chart.yaml"] {
-        assert!(
-            stderr.contains(&format!("{skipped}:1:1: info[ForeignFileSkipped]")),
-            "{skipped}: {stderr}"
-        );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Foreign files and rendered goldens are not reported on.
+    for quiet in ["docker-compose.yml", "mkdocs.yml", "chart/", "golden/"] {
+        assert!(!report.contains(quiet), "{quiet}: {report}");
     }
-    // The same repository without the hook's options: goldens and foreign files are errors.
-    let plain = aimc(repo.path(), &["render", "--emit", "aim"]);
-    assert_eq!(plain.status.code(), Some(1));
-    let plain = String::from_utf8_lossy(&plain.stderr);
-    assert!(plain.contains("error[DuplicateObject]"), "{plain}");
+}
+
+#[test]
+fn validate_fails_on_a_literal_credential() {
+    let repo = user_repo();
+    let path = repo.path().join("team-a.yaml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let leaked = text.replacen(
+        "    - name: VLLM_LOGGING_LEVEL",
+        "    - name: HF_TOKEN\n      value: hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345\n    - name: VLLM_LOGGING_LEVEL",
+        1,
+    );
+    assert_ne!(
+        leaked, text,
+        "the sample has the env entry to put the token before"
+    );
+    std::fs::write(&path, leaked).expect("write");
+    let out = run_entry("aimc-validate", repo.path());
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(
-        plain.contains("docker-compose.yml:1:1: error[MissingField]"),
-        "{plain}"
+        report.contains("team-a.yaml:21:14: error[LiteralCredential]"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345"),
+        "{report}"
     );
 }
 
@@ -146,10 +201,46 @@ fn validate_fails_on_a_broken_aim_object() {
                metadata: {name: typo, namespace: team-a}\nspec:\n  model: {name: llama-3-1-70b}\n  replica: 2\n";
     std::fs::write(repo.path().join("typo.yaml"), svc).expect("write");
     let out = run_entry("aimc-validate", repo.path());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(
-        stderr.contains("typo.yaml:6:3: error[UnknownField]"),
-        "{stderr}"
+        report.contains("typo.yaml:6:3: error[UnknownField]"),
+        "{report}"
     );
+}
+
+/// `cargo install` of the hooks resolves without Cargo.lock: every crate that decides how the
+/// output is spelled is pinned with `=`, at the version Cargo.lock (CI's build) has.
+#[test]
+fn output_shaping_crates_are_pinned_to_the_locked_versions() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).expect("Cargo.lock");
+    for krate in [
+        "serde-saphyr",
+        "granit-parser",
+        "serde_json",
+        "zmij",
+        "minijinja",
+        "similar",
+    ] {
+        let line = manifest
+            .lines()
+            .find(|l| l.starts_with(&format!("{krate} = ")))
+            .unwrap_or_else(|| panic!("{krate} is not a direct dependency"));
+        let req = line
+            .split_once("version = \"")
+            .or_else(|| line.split_once(" = \""))
+            .and_then(|(_, rest)| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no version in {line}"));
+        let pinned = req
+            .strip_prefix('=')
+            .unwrap_or_else(|| panic!("{krate} is not pinned: {line}"));
+        let locked = lock
+            .split("[[package]]")
+            .find(|p| p.contains(&format!("\nname = \"{krate}\"\n")))
+            .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+            .map(|v| v.trim_end_matches('"'))
+            .unwrap_or_else(|| panic!("{krate} not in Cargo.lock"));
+        assert_eq!(pinned, locked, "{krate}");
+    }
 }

@@ -101,6 +101,7 @@ pub fn run(args: &DiffArgs) -> u8 {
 /// `Ok(true)` when there are differences. Diagnostics are printed on the way; `Err` is the
 /// final message.
 fn execute(args: &DiffArgs) -> Result<bool, String> {
+    super::tree_dir(&args.dir)?;
     let template = match (&args.template, args.format) {
         (None, _) => None,
         (Some(file), ReportFormat::Markdown) => Some(

@@ -24,6 +24,10 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: &ExplainArgs) -> u8 {
+    if let Err(e) = super::tree_dir(&args.dir) {
+        super::io::error(e);
+        return exit::USAGE_OR_IO;
+    }
     let opts = LoadOptions {
         default_namespace: args.namespace.clone().filter(|n| !n.is_empty()),
         ..Default::default()

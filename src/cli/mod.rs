@@ -49,6 +49,27 @@ pub enum Command {
     Man(completions::ManArgs),
 }
 
+/// The tree a command reads must be a directory that exists: a CI step with a mistyped path
+/// must fail, not pass having checked nothing. `-` is named: aimc reads trees, not streams.
+pub fn tree_dir(dir: &std::path::Path) -> Result<(), String> {
+    if dir.as_os_str() == "-" {
+        return Err(
+            "`-` (a stream on stdin) is not supported: name the tree's directory".to_owned(),
+        );
+    }
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!(
+            "{} is a file; aimc reads a directory tree (to check single files: aimc validate FILE...)",
+            dir.display()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("{} does not exist", dir.display()))
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", dir.display())),
+    }
+}
+
 impl Cli {
     /// Parses the process's arguments and environment. An env twin set to the empty string
     /// counts as unset: Argo CD passes an Application's `plugin.env` entry with an empty value

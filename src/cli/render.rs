@@ -260,6 +260,10 @@ fn missing_apis<T: Emitted>(objects: &[T], apis: &[String]) -> Vec<Diagnostic> {
 
 pub fn run(args: &RenderArgs) -> u8 {
     crate::process::leak_at_exit();
+    if let Err(e) = super::tree_dir(&args.dir) {
+        super::io::error(e);
+        return exit::USAGE_OR_IO;
+    }
     let loaded = match load::load_dir(&args.dir, &load_options(&args.flags)) {
         Ok(l) => l,
         Err(e) => {

@@ -195,8 +195,19 @@ mod tests {
         std::fs::write(dir.join("stale/old.yaml"), "x").unwrap();
         let files: BTreeMap<PathBuf, String> =
             [(PathBuf::from("ns/a.yaml"), "a: 1\n".into())].into();
+        let refused = replace_dir(&dir, &files).unwrap_err();
+        assert!(matches!(refused, ReplaceError::Foreign(_)), "{refused}");
+        assert!(
+            dir.join("stale/old.yaml").is_file(),
+            "a refused directory is untouched"
+        );
+        std::fs::write(dir.join(OUTPUT_MARKER), "").unwrap();
         replace_dir(&dir, &files).unwrap();
         assert_eq!(read_dir(&dir).unwrap(), files);
+        assert_eq!(
+            std::fs::read_to_string(dir.join(OUTPUT_MARKER)).unwrap(),
+            MARKER_TEXT
+        );
         assert_eq!(
             std::fs::read_dir(tmp.path()).unwrap().count(),
             1,

@@ -161,15 +161,17 @@ pub fn find_files_except(
 enum NotInput {
     /// It holds aimc's rendered output.
     Output,
-    /// It holds an `aimc.yaml` of its own: another project.
-    NestedProject,
+    /// It holds an `aimc.yaml` or `aim.lock.yaml` (the file named) of its own: another project.
+    NestedProject(&'static str),
 }
 
 fn not_input(dir: &Path) -> Option<NotInput> {
     if dir.join(OUTPUT_MARKER).exists() {
         Some(NotInput::Output)
     } else if dir.join(CONFIG_FILE).is_file() {
-        Some(NotInput::NestedProject)
+        Some(NotInput::NestedProject(CONFIG_FILE))
+    } else if dir.join(LOCK_FILE).is_file() {
+        Some(NotInput::NestedProject(LOCK_FILE))
     } else {
         None
     }
@@ -189,11 +191,11 @@ impl NotInput {
                     "rendered output is never read back; delete {d}/{OUTPUT_MARKER} if the directory holds sources"
                 )),
             ),
-            NotInput::NestedProject => (
-                CONFIG_FILE,
+            NotInput::NestedProject(file) => (
+                file,
                 Diagnostic::info(
                     "NestedProjectSkipped",
-                    format!("{d}/ has its own {CONFIG_FILE}: a separate project, not read as part of this one"),
+                    format!("{d}/ has its own {file}: a separate project, not read as part of this one"),
                 )
                 .help(format!("check it on its own: aimc validate {d}")),
             ),

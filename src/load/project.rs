@@ -1,11 +1,17 @@
-//! Where a project starts: the directory of its `aimc.yaml`, else the repository's top level.
+//! Where a project starts: the directory of its `aimc.yaml` (or of an `aim.lock.yaml`, which
+//! is only ever read beside it), else the repository's top level.
 //!
 //! pre-commit passes file names from the repository root. In a monorepo each cluster's tree
 //! (`clusters/prod/{aimc.yaml,aim.lock.yaml}`) is its own project: a file must be checked with
 //! that tree's config and lock file, not with the whole repository's files.
 
-use super::CONFIG_FILE;
+use super::{CONFIG_FILE, LOCK_FILE};
 use std::path::{Path, PathBuf};
+
+/// Whether `dir` is a project's root: it holds the project's config or lock file.
+pub fn is_root(dir: &Path) -> bool {
+    dir.join(CONFIG_FILE).is_file() || dir.join(LOCK_FILE).is_file()
+}
 
 /// The git top level at or above `dir` (absolute): the nearest ancestor holding `.git`, a
 /// directory or (in a worktree or submodule) a file, as git itself finds it.
@@ -16,13 +22,13 @@ pub fn git_toplevel(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The project root of `file` (absolute): the nearest directory above it holding
-/// `aimc.yaml`, looking no higher than the git top level; else the git top level; else `cwd`
+/// `aimc.yaml` or `aim.lock.yaml`, looking no higher than the git top level; else the git top level; else `cwd`
 /// when the file lies below it; else the file's own directory.
 pub fn root_of(file: &Path, cwd: &Path) -> PathBuf {
     let dir = file.parent().unwrap_or(file);
     let top = git_toplevel(dir);
     for d in dir.ancestors() {
-        if d.join(CONFIG_FILE).is_file() {
+        if is_root(d) {
             return d.to_path_buf();
         }
         if top.as_deref() == Some(d) {
@@ -58,6 +64,12 @@ mod tests {
         let dev = repo.join("clusters/dev/x.yaml");
         touch(&dev);
         assert_eq!(root_of(&dev, &repo), repo, "the repository's own aimc.yaml");
+        touch(&repo.join("clusters/dev/aim.lock.yaml"));
+        assert_eq!(
+            root_of(&dev, &repo),
+            repo.join("clusters/dev"),
+            "a lock file marks a root too"
+        );
     }
 
     #[test]
