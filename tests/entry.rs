@@ -317,3 +317,49 @@ fn named_files_are_checked_within_their_own_project_root() {
         "{both:#?}"
     );
 }
+
+#[test]
+fn help_documents_the_exit_codes() {
+    for args in [
+        &["--help"][..],
+        &["render", "--help"],
+        &["validate", "--help"],
+        &["diff", "--help"],
+        &["explain", "--help"],
+    ] {
+        let out = aimc(&examples(), args, &[]);
+        assert_eq!(out.status.code(), Some(0));
+        let help = text(&out.stdout);
+        assert!(
+            help.contains("Exit codes") && help.contains("2 ") && help.contains("1 "),
+            "{args:?}: {help}"
+        );
+    }
+}
+
+#[test]
+fn json_output_is_json_lines() {
+    let here = examples();
+    let yaml = aimc(&here, &["render", "multi-tenant", "--emit", "all"], &[]);
+    let json = aimc(
+        &here,
+        &[
+            "render",
+            "multi-tenant",
+            "--emit",
+            "all",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(json.status.code(), Some(0));
+    let docs = text(&yaml.stdout).matches("---\n").count();
+    let lines: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert_eq!(lines.len(), docs);
+    assert!(lines.iter().all(|v| v.is_object() && v["kind"].is_string()));
+    assert!(json.stdout.ends_with(b"}\n"));
+}

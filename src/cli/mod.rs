@@ -22,11 +22,23 @@ pub mod exit {
     pub const USAGE_OR_IO: u8 = 2;
 }
 
+/// The exit codes, as `--help` shows them.
+const EXIT_CODES: &str = "Exit codes:
+  render, validate, explain:
+    0  done (warnings may have been printed)
+    1  the inputs have errors (diagnostics; render prints nothing on stdout)
+    2  usage or I/O error (a bad flag, a path that does not exist, an unwritable output)
+  diff:
+    0  no differences   1  differences   2  error
+    with --detailed-exitcode: 0 no differences, 2 differences, 1 error
+A closed stdout pipe is not an error: the code is what the work decided.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "aimc",
     version,
-    about = "Offline compiler for AMD Inference Microservices (AIM) resources"
+    about = "Offline compiler for AMD Inference Microservices (AIM) resources",
+    after_help = EXIT_CODES,
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -36,12 +48,24 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render the Kubernetes objects the AIM operator would create for a tree of AIM resources.
+    #[command(
+        after_help = "Exit codes: 0 rendered (warnings may have been printed), 1 the inputs have errors (nothing on stdout), 2 usage or I/O error."
+    )]
     Render(render::RenderArgs),
     /// Validate the inputs and the rendered output; report in text, JSON, GitHub or SARIF.
+    #[command(
+        after_help = "Exit codes: 0 no errors (warnings may have been reported), 1 errors, 2 usage or I/O error (a path that does not exist)."
+    )]
     Validate(validate::ValidateArgs),
     /// Compare the rendered objects with a golden directory or with a git revision.
+    #[command(
+        after_help = "Exit codes (as kubectl diff): 0 no differences, 1 differences, 2 error. With --detailed-exitcode (as terraform): 0, 2 differences, 1 error."
+    )]
     Diff(diff::DiffArgs),
     /// Explain where every env var, secret and setting of a rendered object came from.
+    #[command(
+        after_help = "Exit codes: 0 explained, 1 the inputs have errors or the object is not rendered, 2 usage or I/O error."
+    )]
     Explain(explain::ExplainArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),

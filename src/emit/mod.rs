@@ -22,8 +22,10 @@ pub enum EmitMode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
+    /// A YAML stream: each object a document after `---`.
     #[default]
     Yaml,
+    /// JSON Lines: each object on one line.
     Json,
 }
 
@@ -267,7 +269,10 @@ pub fn yaml_document(v: &Value) -> Result<String, EmitError> {
 pub fn document(v: &Value, format: Format) -> Result<String, EmitError> {
     match format {
         Format::Yaml => yaml_document(v),
-        Format::Json => serde_json::to_string_pretty(v)
+        // JSON Lines: one object per line, which jq, `kubectl apply -f` and Argo CD (a JSON
+        // stream after a leading `{`) all read. Pretty-printed objects one after another
+        // read the same in jq but are no format any YAML or line-oriented reader knows.
+        Format::Json => serde_json::to_string(v)
             .map(|s| s + "\n")
             .map_err(|e| EmitError(e.to_string())),
     }
@@ -335,8 +340,8 @@ fn layout_with<'a, T: Emitted, S>(
     Ok(files)
 }
 
-/// Writes the documents as one stream (`---` before each YAML document, JSON documents one
-/// after another) through a buffer: the caller has checked everything that can fail, so the
+/// Writes the documents as one stream (`---` before each YAML document, one JSON object per
+/// line) through a buffer: the caller has checked everything that can fail, so the
 /// stream is never partial except for a failing writer.
 pub fn write_stream(
     docs: &[Doc],
