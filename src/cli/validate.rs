@@ -124,11 +124,9 @@ pub fn run(args: &ValidateArgs) -> u8 {
                 .collect()
         }
     };
-    let color = args.format == DiagFormat::Text && report::stderr_color();
-    print!(
-        "{}",
-        report::render(&shown, args.format, Some(&root), color)
-    );
+    let color = args.format == DiagFormat::Text && report::color_for(report::Stream::Stdout);
+    let ctx = report::ReportContext::for_tree(&root, &shown);
+    print!("{}", report::render(&shown, args.format, &ctx, color));
     if shown.iter().any(Diagnostic::is_error) {
         exit::INPUT_ERROR
     } else {
