@@ -63,9 +63,9 @@ impl ReportContext {
         }
     }
 
-    /// `file` (relative to `root`, as locations are) relative to the repository, with `/`
-    /// separators and no `.` or `..` left, when it is inside it.
-    fn repo_path(&self, file: &Path) -> PathBuf {
+    /// `file` (relative to `root`, as locations are) relative to the repository when it is
+    /// inside it, else absolute; no `.` or `..` left either way.
+    fn repo_path(&self, file: &Path, cwd: Option<&Path>) -> PathBuf {
         let Some(repo) = &self.repo_root else {
             return file.to_path_buf();
         };
@@ -73,8 +73,7 @@ impl ReportContext {
             Some(root) if file.is_relative() => root.join(file),
             _ => file.to_path_buf(),
         };
-        let cwd = std::env::current_dir().ok();
-        match absolute(&full, cwd.as_deref()) {
+        match absolute(&full, cwd) {
             Some(abs) => abs.strip_prefix(repo).map(Path::to_path_buf).unwrap_or(abs),
             None => full,
         }
@@ -82,22 +81,22 @@ impl ReportContext {
 
     /// Where `github` and `sarif` put `d`: its location, else the fallback file (line 1),
     /// else the tree's directory.
-    fn place(&self, d: &Diagnostic) -> Place {
+    fn place(&self, d: &Diagnostic, cwd: Option<&Path>) -> Place {
         match (&d.location, &self.fallback) {
             (Some(l), _) => Place {
-                path: self.repo_path(&l.file),
+                path: self.repo_path(&l.file, cwd),
                 line: l.line.max(1),
                 col: Some(l.col.max(1)),
                 dir: false,
             },
             (None, Some(f)) => Place {
-                path: self.repo_path(f),
+                path: self.repo_path(f, cwd),
                 line: 1,
                 col: None,
                 dir: false,
             },
             (None, None) => Place {
-                path: self.repo_path(Path::new("")),
+                path: self.repo_path(Path::new(""), cwd),
                 line: 1,
                 col: None,
                 dir: true,
@@ -387,6 +386,7 @@ fn github(diags: &[Diagnostic], ctx: &ReportContext) -> String {
     const SHOWN: usize = 10;
     let mut out = String::new();
     let mut seen: BTreeMap<Severity, usize> = BTreeMap::new();
+    let cwd = std::env::current_dir().ok();
     for d in diags {
         let n = seen.entry(d.severity).or_default();
         *n += 1;
@@ -398,7 +398,7 @@ fn github(diags: &[Diagnostic], ctx: &ReportContext) -> String {
             Severity::Warning => "warning",
             Severity::Info => "notice",
         };
-        let place = ctx.place(d);
+        let place = ctx.place(d, cwd.as_deref());
         let mut props = vec![
             format!("file={}", gh_prop(&place.slashed())),
             format!("line={}", place.line),
@@ -528,6 +528,7 @@ fn sarif(diags: &[Diagnostic], ctx: &ReportContext) -> String {
     }
     let rule_index: BTreeMap<&str, usize> =
         rules.keys().enumerate().map(|(i, k)| (*k, i)).collect();
+    let cwd = std::env::current_dir().ok();
     let results: Vec<Value> = diags
         .iter()
         .map(|d| {
@@ -537,7 +538,7 @@ fn sarif(diags: &[Diagnostic], ctx: &ReportContext) -> String {
                 text.push_str(h);
                 text.push(')');
             }
-            let place = ctx.place(d);
+            let place = ctx.place(d, cwd.as_deref());
             let path = place.slashed_bytes();
             let uri = encode_path(&path);
             let artifact = if place.path.has_root() {
