@@ -180,8 +180,9 @@ pub fn run(args: &ValidateArgs) -> u8 {
         ([one], false) if one.only.is_none() => one.root.clone(),
         _ => PathBuf::from("."),
     };
-    let color = args.format == DiagFormat::Text && report::stderr_color();
-    let text = report::render(&shown, args.format, Some(&root), color);
+    let color = args.format == DiagFormat::Text && report::color_for(report::Stream::Stdout);
+    let ctx = report::ReportContext::for_tree(&root, &shown);
+    let text = report::render(&shown, args.format, &ctx, color);
     if let Err(e) = io::stdout(text.as_bytes()) {
         io::error(format_args!("cannot write the report: {e}"));
         return exit::USAGE_OR_IO;

@@ -1,5 +1,6 @@
 //! One diagnostic model for every phase. Reporters render it; nothing else formats errors.
 
+pub mod codes;
 pub mod report;
 
 use std::fmt;
@@ -184,13 +185,13 @@ impl IntoIterator for Diagnostics {
     }
 }
 
-/// The text report for stderr: source line and caret, colour on a terminal (unless
-/// `NO_COLOR`); `root` makes file names relative for stable output.
+/// The text report for stderr: source line and caret, colour as stderr allows
+/// ([`report::color_for`]); `root` makes file names relative for stable output.
 pub fn render_text(diags: &[Diagnostic], root: Option<&Path>) -> String {
     report::render(
         diags,
         report::DiagFormat::Text,
-        root,
-        report::stderr_color(),
+        &report::ReportContext::tree(root),
+        report::color_for(report::Stream::Stderr),
     )
 }
