@@ -239,10 +239,7 @@ const GROUPS: &[Group] = &[
             ("ModelSourceLimitReached", "A model source capped by maxModels"),
         ],
     },
-];
 
-/// Codes the README's table does not list yet; their text lives only here.
-const NOT_IN_README: &[Group] = &[
     Group {
         severity: Error,
         when: "A YAML value that is not JSON: a key that is not a string, or a number that is not finite.",
@@ -261,7 +258,18 @@ const NOT_IN_README: &[Group] = &[
             ("InternalError", "An embedded schema is broken (an aimc bug)"),
         ],
     },
+    Group {
+        severity: Info,
+        when: "A directory inside the tree left out: it holds aimc's rendered output (`.aimc-output`), or its own `aimc.yaml` / `aim.lock.yaml` (another project).",
+        codes: &[
+            ("OutputDirSkipped", "A directory of rendered output, not read as input"),
+            ("NestedProjectSkipped", "A nested project, checked on its own"),
+        ],
+    },
 ];
+
+/// Codes the README's table does not list yet; their text lives only here.
+const NOT_IN_README: &[Group] = &[];
 
 fn entries() -> impl Iterator<Item = CodeInfo> {
     let listed = GROUPS.iter().map(|g| (g, true));
