@@ -196,7 +196,7 @@ fn a_closed_pipe_is_never_a_crash() {
             "--format",
             "markdown",
         ],
-        vec!["explain", "AIMService/team-a/chat", "multi-tenant"],
+        vec!["explain", "AIMService/team-a/assistant", "multi-tenant"],
         vec!["completions", "bash"],
         vec!["man"],
         vec!["--help"],

@@ -131,7 +131,7 @@ fn offline_commands(md: &str) -> Vec<(String, i32)> {
             let code = comment
                 .split("exits ")
                 .nth(1)
-                .and_then(|c| c.split_whitespace().next())
+                .map(|c| c.chars().take_while(char::is_ascii_digit).collect::<String>())
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
             out.push((cmd, code));
