@@ -150,6 +150,7 @@ LOCK = threading.Lock()
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    request_queue_size = 64
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -20,6 +20,7 @@ rig_need_installed() {
     rig_need skopeo "run tests/rig/install (Debian package skopeo)"
     rig_need htpasswd "run tests/rig/install (Debian package apache2-utils)"
     rig_need curl "run tests/rig/install (Debian package curl)"
+    rig_need jq "run tests/rig/install (Debian package jq)"
     rig_need setsid "Debian package util-linux"
     [ -x "$RIG_PY" ] || rig_die "no venv at $RIG_VENV: run tests/rig/install (or set AIMC_RIG_HOME)"
     [ -f "$RIG_VENV/.aimc-rig-stamp" ] || rig_die "venv at $RIG_VENV is incomplete: run tests/rig/install"

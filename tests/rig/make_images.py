@@ -330,6 +330,17 @@ def build(out):
            "pushed with skopeo --format v2s2: application/vnd.docker.distribution.manifest.v2+json and a "
            "docker config media type (digest differs from the OCI layout's)", fmt="v2s2")
 
+    # A Docker manifest list (skopeo --format v2s2 converts the OCI index): arm64 first again.
+    def dl_labels(arch, canonical):
+        return aim_labels("com.amd.aim", canonical, "hf://amd/docker-manifest-list",
+                          f"Docker manifest list ({arch} child)",
+                          deployments_json(("MI300X", 1, "latency", "fp8")), versions="0.8.5")
+    index("docker_list", f"{NS}/aim-docker-manifest-list", ["0.8.5"], [
+        ({"architecture": "arm64", "os": "linux", "variant": "v8"}, "arm64", dl_labels("arm64", "wrong/arm64-child")),
+        ({"architecture": "amd64", "os": "linux"}, "amd64", dl_labels("amd64", "amd/docker-manifest-list")),
+    ], "Docker manifest list (application/vnd.docker.distribution.manifest.list.v2+json), pushed with "
+       "skopeo --format v2s2: arm64 first, linux/amd64 second", fmt="v2s2")
+
     # Catalog filler: repositories a wildcard must not match, and anonymous pulls on registry B.
     filler = aim_labels("com.amd.aim", "amd/filler", "hf://amd/filler", "Not an AIM image",
                         deployments_json(("MI300X", 1, "latency", "fp8")), versions="1.0.0")

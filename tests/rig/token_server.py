@@ -82,6 +82,7 @@ def parse_scope(scope):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    request_queue_size = 64
 
 
 class Handler(BaseHTTPRequestHandler):
