@@ -45,3 +45,10 @@ rig_starttime() {
     set -- $stat
     printf '%s\n' "${20}"
 }
+
+# rig_alive PID: the process exists and is not a zombie (PID 1 here reaps orphans late).
+rig_alive() {
+    local state
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
