@@ -249,7 +249,7 @@ def build(out):
     single("llama_0_9_0_rc1", LLAMA_REPO, ["0.9.0-rc1"], "amd64", llama_labels("0.9.0-rc1", "5d000001"),
            "(g) a semver pre-release tag")
     single("llama_0_10_0", LLAMA_REPO, ["0.10.0"], "amd64", llama_labels("0.10.0", "5e000000"),
-           "(g) registry (lexical) order puts 0.10.0 before 0.8.4: registry order is not semver order")
+           "(g) the semver-newest tag; a string sort puts it before 0.8.4, and the registry's own order is neither")
 
     # (b) buildx-shaped index: arm64 first, attestation manifests, amd64 third.
     qwen = "Qwen/Qwen3-32B"
