@@ -26,7 +26,8 @@ def main():
     endpoint = sys.argv[1].rstrip("/")
     token = os.environ.get("RIG_HF_TOKEN") or sys.exit("check_hf: RIG_HF_TOKEN is empty")
     # The client must see only this endpoint and no stored or ambient token.
-    home = tempfile.mkdtemp(prefix="aimc-rig-hfhome-")
+    home_dir = tempfile.TemporaryDirectory(prefix="aimc-rig-hfhome-")
+    home = home_dir.name
     for k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "HF_TOKEN_PATH"):
         os.environ.pop(k, None)
     os.environ.update(HF_ENDPOINT=endpoint, HF_HOME=home, HF_HUB_DISABLE_TELEMETRY="1",
@@ -104,6 +105,7 @@ def main():
     expect_error("amd/private-model", "hf_wrong_token", RepositoryNotFoundError, 401)
     expect_error("amd/does-not-exist", False, RepositoryNotFoundError, 404)
 
+    home_dir.cleanup()
     if failures:
         for f in failures:
             print(f"check_hf: FAIL: {f}", file=sys.stderr)
