@@ -45,14 +45,23 @@ fn every_code_fence_is_closed() {
         // A fence line inside a block's body is a fence that was meant to close it: the
         // block runs on and the text after it renders as code.
         let stray = body.lines().find(|l| l.trim_start().starts_with("```"));
-        assert!(stray.is_none(), "a ```{info} block swallows the fence {stray:?}: an earlier fence is not closed");
+        assert!(
+            stray.is_none(),
+            "a ```{info} block swallows the fence {stray:?}: an earlier fence is not closed"
+        );
     }
     for (_, _, source) in fences(&md) {
         let opening = source.lines().next().unwrap_or("");
-        let marker: String = opening.trim_start().chars().take_while(|c| *c == '`' || *c == '~').collect();
+        let marker: String = opening
+            .trim_start()
+            .chars()
+            .take_while(|c| *c == '`' || *c == '~')
+            .collect();
         let closing = source.trim_end().lines().last().unwrap_or("").trim();
         assert!(
-            source.lines().count() >= 2 && closing.starts_with(&marker) && closing.chars().all(|c| c == marker.as_bytes()[0] as char),
+            source.lines().count() >= 2
+                && closing.starts_with(&marker)
+                && closing.chars().all(|c| c == marker.as_bytes()[0] as char),
             "a fence opened with `{opening}` is never closed: it runs to {:?}",
             source.lines().last()
         );
@@ -76,14 +85,33 @@ fn headings_form_one_outline() {
             _ => {}
         }
     }
-    assert_eq!(headings.first().map(|h| h.0), Some(HeadingLevel::H1), "{headings:?}");
-    assert_eq!(headings.iter().filter(|h| h.0 == HeadingLevel::H1).count(), 1, "one title: {headings:?}");
+    assert_eq!(
+        headings.first().map(|h| h.0),
+        Some(HeadingLevel::H1),
+        "{headings:?}"
+    );
+    assert_eq!(
+        headings.iter().filter(|h| h.0 == HeadingLevel::H1).count(),
+        1,
+        "one title: {headings:?}"
+    );
     for pair in headings.windows(2) {
         let (a, b) = (pair[0].0 as usize, pair[1].0 as usize);
         assert!(b <= a + 1, "{:?} jumps to {:?}", pair[0], pair[1]);
     }
-    let mut h2: Vec<&str> = headings.iter().filter(|h| h.0 == HeadingLevel::H2).map(|h| h.1.as_str()).collect();
-    for needed in ["Usage", "Validate", "Explain", "Diffs", "Argo CD, pre-commit and CI", "Layout"] {
+    let mut h2: Vec<&str> = headings
+        .iter()
+        .filter(|h| h.0 == HeadingLevel::H2)
+        .map(|h| h.1.as_str())
+        .collect();
+    for needed in [
+        "Usage",
+        "Validate",
+        "Explain",
+        "Diffs",
+        "Argo CD, pre-commit and CI",
+        "Layout",
+    ] {
         assert!(h2.contains(&needed), "no section {needed}: {h2:?}");
     }
     let n = h2.len();
@@ -107,7 +135,10 @@ fn stale_claims_are_gone() {
         assert!(!md.contains(stale), "README still says {stale:?}");
     }
     let smoke = std::fs::read_to_string(root().join(".ci/precommit-smoke")).expect("smoke");
-    assert!(!smoke.contains("has_diff"), "the dead --golden branch of the smoke test");
+    assert!(
+        !smoke.contains("has_diff"),
+        "the dead --golden branch of the smoke test"
+    );
 }
 
 /// A command in a `sh` block runs offline when it calls only aimc (or `cargo run --`).
@@ -121,9 +152,11 @@ fn offline_commands(md: &str) -> Vec<(String, i32)> {
             let line = line.trim();
             let (cmd, comment) = line.split_once(" #").unwrap_or((line, ""));
             let cmd = cmd.trim().replace("cargo run --release -- ", "aimc ");
-            let online = ["gh ", "docker", "kubectl", "helm ", "git ", "--base", "cargo ", "curl", "| "]
-                .iter()
-                .any(|w| cmd.contains(w));
+            let online = [
+                "gh ", "docker", "kubectl", "helm ", "git ", "--base", "cargo ", "curl", "| ",
+            ]
+            .iter()
+            .any(|w| cmd.contains(w));
             if !cmd.starts_with("aimc ") || online {
                 continue;
             }
@@ -131,7 +164,11 @@ fn offline_commands(md: &str) -> Vec<(String, i32)> {
             let code = comment
                 .split("exits ")
                 .nth(1)
-                .map(|c| c.chars().take_while(char::is_ascii_digit).collect::<String>())
+                .map(|c| {
+                    c.chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect::<String>()
+                })
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
             out.push((cmd, code));
@@ -150,8 +187,14 @@ fn offline_shell_examples_run_as_written() {
     for dir in ["examples", "golden"] {
         copy(&root().join(dir), &scratch.path().join(dir));
     }
-    let bin = Path::new(env!("CARGO_BIN_EXE_aimc")).parent().expect("bin dir");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let bin = Path::new(env!("CARGO_BIN_EXE_aimc"))
+        .parent()
+        .expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     for (cmd, want) in commands {
         let out = Command::new("bash")
             .args(["-c", &cmd])

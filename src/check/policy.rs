@@ -14,15 +14,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// holds credentials for, when its data cannot say (sealed or external).
 pub const REGISTRIES_ANNOTATION: &str = "aimc.eai.amd.com/registries";
 
-/// Env names whose values are credentials.
-pub fn is_credential_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    ["HF_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"].contains(&n.as_str())
-        || ["_TOKEN", "_PASSWORD", "_SECRET", "_KEY"]
-            .iter()
-            .any(|s| n.ends_with(s))
-}
-
 /// Every env list of an AIM object, with its JSON path.
 fn env_lists(v: &Value) -> Vec<(Vec<Seg>, &Vec<Value>)> {
     let mut out = Vec::new();
@@ -68,7 +59,7 @@ pub fn literal_credentials(obj: &Object) -> Vec<Diagnostic> {
             let Ok(e) = serde_json::from_value::<EnvVar>(item.clone()) else {
                 continue;
             };
-            if is_credential_name(&e.name) && !e.value_str().is_empty() {
+            if crate::diag::credential::is_credential_name(&e.name) && !e.value_str().is_empty() {
                 let mut p = path.clone();
                 p.push(Seg::Index(i));
                 p.push(Seg::Key("value".into()));
@@ -265,24 +256,6 @@ pub fn check(index: &Index, plan: &Plan) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credential_names() {
-        for n in [
-            "HF_TOKEN",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_ACCESS_KEY_ID",
-            "GITHUB_TOKEN",
-            "DB_PASSWORD",
-            "API_KEY",
-            "client_secret",
-        ] {
-            assert!(is_credential_name(n), "{n}");
-        }
-        for n in ["AWS_ENDPOINT_URL", "HF_HOME", "TOKENIZER", "KEYS_DIR"] {
-            assert!(!is_credential_name(n), "{n}");
-        }
-    }
 
     #[test]
     fn registry_hosts() {

@@ -181,7 +181,7 @@ pub fn run(args: &ValidateArgs) -> u8 {
         _ => PathBuf::from("."),
     };
     let color = args.format == DiagFormat::Text && report::color_for(report::Stream::Stdout);
-    let ctx = report::ReportContext::for_tree(&root, &shown);
+    let ctx = report::ReportContext::for_tree(&root, &shown, load::project::anchor_file);
     let text = report::render(&shown, args.format, &ctx, color);
     if let Err(e) = io::stdout(text.as_bytes()) {
         io::error(format_args!("cannot write the report: {e}"));

@@ -1,6 +1,7 @@
 //! One diagnostic model for every phase. Reporters render it; nothing else formats errors.
 
 pub mod codes;
+pub mod credential;
 pub mod report;
 
 use std::fmt;

@@ -42,17 +42,20 @@ impl ReportContext {
 
     /// For a report on the tree at `root`: the repository is the git work tree holding it
     /// (a `.git` directory or file above it), else the current directory when the tree is
-    /// below it, else the tree itself. The fallback file is the tree's `aimc.yaml` when it
-    /// exists, else its first YAML file in sorted order; it is looked for only when some
-    /// diagnostic has no location.
-    pub fn for_tree(root: &Path, diags: &[Diagnostic]) -> Self {
+    /// below it, else the tree itself. `fallback` names the `root`-relative file a diagnostic
+    /// without a location is attached to; it is asked only when some diagnostic has none.
+    pub fn for_tree(
+        root: &Path,
+        diags: &[Diagnostic],
+        fallback: impl FnOnce(&Path) -> Option<PathBuf>,
+    ) -> Self {
         let cwd = std::env::current_dir().ok();
         let tree = absolute(root, cwd.as_deref());
         let repo_root = tree
             .as_deref()
             .map(|t| repository_root(t, cwd.as_deref(), |d| d.join(".git").exists()));
         let fallback = if diags.iter().any(|d| d.location.is_none()) {
-            fallback_file(root)
+            fallback(root)
         } else {
             None
         };
@@ -181,19 +184,6 @@ fn repository_root(tree: &Path, cwd: Option<&Path>, has_git: impl Fn(&Path) -> b
         Some(c) if tree.starts_with(c) => c.to_path_buf(),
         _ => tree.to_path_buf(),
     }
-}
-
-/// The tree's `aimc.yaml`, else its first readable YAML file, relative to `root`.
-fn fallback_file(root: &Path) -> Option<PathBuf> {
-    let config = Path::new(crate::load::CONFIG_FILE);
-    if root.join(config).is_file() {
-        return Some(config.to_path_buf());
-    }
-    let (files, _) = crate::load::find_files(root).ok()?;
-    files
-        .into_iter()
-        .find(|f| std::fs::File::open(f).is_ok())
-        .map(|f| f.strip_prefix(root).map(Path::to_path_buf).unwrap_or(f))
 }
 
 /// Renders `diags` in `format`. File names are relative to `ctx.root` (when under it) in
@@ -332,7 +322,7 @@ fn redact(lines: &[String], idx: usize, line: &str) -> String {
         .find(|l| l.contains("name:"));
     let credential = owner.is_some_and(|l| {
         l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(crate::check::policy::is_credential_name)
+            .any(super::credential::is_credential_name)
     });
     match line.find("value:") {
         Some(i) if credential => format!("{} <redacted>", &line[..i + "value:".len()]),
@@ -890,25 +880,18 @@ mod tests {
     }
 
     #[test]
-    fn for_tree_finds_git_and_the_fallback_file() {
+    fn for_tree_finds_git_and_asks_for_the_fallback_only_when_needed() {
         let top = tempfile::tempdir().unwrap();
         let tree = top.path().join("t");
-        std::fs::create_dir_all(tree.join("a")).unwrap();
+        std::fs::create_dir_all(&tree).unwrap();
         std::fs::write(top.path().join(".git"), "gitdir: elsewhere\n").unwrap();
         let nowhere = vec![Diagnostic::info("GpuInventoryUnknown", "no nodes")];
-        let ctx = ReportContext::for_tree(&tree, &nowhere);
+        let ctx = ReportContext::for_tree(&tree, &nowhere, |_| Some(PathBuf::from("aimc.yaml")));
         assert_eq!(ctx.repo_root.as_deref(), Some(top.path()));
-        assert_eq!(ctx.fallback, None, "no YAML file at all");
-        std::fs::write(tree.join("b.yaml"), "").unwrap();
-        std::fs::write(tree.join("a/z.yaml"), "").unwrap();
-        let ctx = ReportContext::for_tree(&tree, &nowhere);
-        assert_eq!(ctx.fallback.as_deref(), Some(Path::new("a/z.yaml")));
-        std::fs::write(tree.join("aimc.yaml"), "").unwrap();
-        let ctx = ReportContext::for_tree(&tree, &nowhere);
         assert_eq!(ctx.fallback.as_deref(), Some(Path::new("aimc.yaml")));
-        // Every diagnostic placed: the tree is not walked.
         let placed = vec![Diagnostic::error("X", "x").at(Some(Location::new("b.yaml", 1, 1)))];
-        assert_eq!(ReportContext::for_tree(&tree, &placed).fallback, None);
+        let ctx = ReportContext::for_tree(&tree, &placed, |_| panic!("the tree is not walked"));
+        assert_eq!(ctx.fallback, None);
     }
 
     #[test]

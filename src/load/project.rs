@@ -42,6 +42,21 @@ pub fn root_of(file: &Path, cwd: &Path) -> PathBuf {
     }
 }
 
+/// The file a diagnostic about the whole tree is reported at (code scanning needs a file):
+/// the tree's `aimc.yaml`, else its first readable YAML file in sorted order, relative to
+/// `root`.
+pub fn anchor_file(root: &Path) -> Option<PathBuf> {
+    let config = Path::new(CONFIG_FILE);
+    if root.join(config).is_file() {
+        return Some(config.to_path_buf());
+    }
+    let (files, _) = super::find_files(root).ok()?;
+    files
+        .into_iter()
+        .find(|f| std::fs::File::open(f).is_ok())
+        .map(|f| f.strip_prefix(root).map(Path::to_path_buf).unwrap_or(f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +85,19 @@ mod tests {
             repo.join("clusters/dev"),
             "a lock file marks a root too"
         );
+    }
+
+    #[test]
+    fn the_anchor_is_aimc_yaml_else_the_first_yaml_file() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let tree = t.path();
+        std::fs::create_dir_all(tree.join("a")).expect("mkdir");
+        assert_eq!(anchor_file(tree), None, "no YAML file at all");
+        touch(&tree.join("b.yaml"));
+        touch(&tree.join("a/z.yaml"));
+        assert_eq!(anchor_file(tree).as_deref(), Some(Path::new("a/z.yaml")));
+        touch(&tree.join("aimc.yaml"));
+        assert_eq!(anchor_file(tree).as_deref(), Some(Path::new("aimc.yaml")));
     }
 
     #[test]
