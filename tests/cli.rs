@@ -910,3 +910,38 @@ fn aim_output_does_not_need_cluster_facts() {
         Some(1)
     );
 }
+
+#[test]
+fn a_template_cache_naming_a_missing_template_is_an_error() {
+    let cache = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMTemplateCache
+metadata:
+  name: warm
+  namespace: team
+spec:
+  templateName: no-such-template
+  templateScope: Cluster
+";
+    let e = assert_error(
+        &[
+            ("ns.yaml", SVC_NS.as_bytes()),
+            ("m.yaml", MODEL.as_bytes()),
+            ("cache.yaml", cache.as_bytes()),
+        ],
+        "cache.yaml",
+        7,
+        "ReferenceNotFound",
+    );
+    assert!(
+        e.contains("AIMTemplateCache team/warm names template \"no-such-template\", which does not exist as an AIMClusterServiceTemplate"),
+        "{e}"
+    );
+    // The template it names exists: no error.
+    let ok = cache.replace("no-such-template", "t");
+    let dir = tree(&[
+        ("ns.yaml", SVC_NS.as_bytes()),
+        ("m.yaml", MODEL.as_bytes()),
+        ("cache.yaml", ok.as_bytes()),
+    ]);
+    assert_eq!(render(dir.path(), &[]).status.code(), Some(0));
+}

@@ -93,6 +93,11 @@ const GROUPS: &[Group] = &[
     },
     Group {
         severity: Error,
+        when: "An AIMTemplateCache whose `templateName` names no template in its scope: the operator never makes it Ready.",
+        codes: &[("ReferenceNotFound", "A template cache whose template does not exist")],
+    },
+    Group {
+        severity: Error,
         when: "The operator's model-resolution failures (service.md §4).",
         codes: &[
             ("ModelNotFound", "No model for the service"),
@@ -203,7 +208,6 @@ const GROUPS: &[Group] = &[
             ("CacheChoiceAmbiguous", "Several shared template caches could serve a service"),
             ("DuplicateModelSource", "A template lists a model source twice"),
             ("CacheNameCollision", "A written template cache with the name of a created one"),
-            ("CacheTemplateNotFound", "A template cache whose template does not exist"),
             ("ModelSourceFilterFailed", "A model source filter the operator reports as failed"),
         ],
     },

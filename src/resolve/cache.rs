@@ -373,10 +373,24 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
             continue;
         }
         let Some(t) = written_cache_template(inp.catalog, &ns, spec) else {
+            let scope = match spec.template_scope.as_deref() {
+                Some("Cluster") => "an AIMClusterServiceTemplate".to_owned(),
+                Some("Namespace") => format!("an AIMServiceTemplate in namespace {ns:?}"),
+                _ => format!(
+                    "an AIMServiceTemplate in namespace {ns:?} or an AIMClusterServiceTemplate"
+                ),
+            };
+            // The operator never makes such a cache Ready, and its consumers wait on it.
             diags.push(
-                Diagnostic::warning("CacheTemplateNotFound", format!("template {:?} of AIMTemplateCache {} does not exist in its scope: the cache fails and downloads nothing", spec.template_name, obj.key.name))
-                    .at(Some(obj.loc_of(&["spec", "templateName"])))
-                    .help("fix spec.templateName or spec.templateScope"),
+                Diagnostic::error(
+                    "ReferenceNotFound",
+                    format!(
+                        "AIMTemplateCache {ns}/{} names template {:?}, which does not exist as {scope}: the operator never makes the cache Ready",
+                        obj.key.name, spec.template_name
+                    ),
+                )
+                .at(Some(obj.loc_of(&["spec", "templateName"])))
+                .help("fix spec.templateName (or spec.templateScope), or add the template to the repository"),
             );
             continue;
         };
