@@ -119,7 +119,9 @@ fn hundreds_of_changes_fit_a_github_comment_whole_objects_at_a_time() {
     assert_eq!(not_shown(&full), None, "0 is no limit");
     assert!(!full.contains("to keep this report within"), "{full:.400}");
 
-    let (code, md, err) = run(&mut aimc_diff(&base));
+    // The default limit; where the CI job keeps the rest.
+    let (code, md, err) =
+        run(aimc_diff(&base).args(["--full-report-url", "https://ci.example/run/7"]));
     assert_eq!(code, Some(1), "{err}");
     assert_well_formed(&md, 65_536);
     assert!(
@@ -142,7 +144,14 @@ fn hundreds_of_changes_fit_a_github_comment_whole_objects_at_a_time() {
         )),
         "{md:.1000}"
     );
-    assert!(md.contains(&format!("run `aimc diff --golden {}", s(golden))));
+    assert!(
+        md.contains(&format!(
+            "see [the full report](https://ci.example/run/7) or run `aimc diff --golden {} {}` locally.",
+            s(golden),
+            s(tree)
+        )),
+        "{md:.1000}"
+    );
     let first_block = |text: &str| {
         let start = text.find("<details>").expect("a diff");
         text[start..].to_owned()
@@ -151,14 +160,6 @@ fn hundreds_of_changes_fit_a_github_comment_whole_objects_at_a_time() {
     assert!(
         first_block(&full).starts_with(&kept),
         "the shown diffs are the full report's first ones"
-    );
-
-    // Where the CI job keeps the rest.
-    let (_, md, _) = run(aimc_diff(&base).args(["--full-report-url", "https://ci.example/run/7"]));
-    assert_well_formed(&md, 65_536);
-    assert!(
-        md.contains("see [the full report](https://ci.example/run/7) or run `aimc diff"),
-        "{md:.1000}"
     );
 }
 
@@ -287,23 +288,48 @@ fn custom_templates_are_bounded_by_dropping_objects() {
         out.ends_with(&format!("[{} left out]", SERVICES - shown)),
         "{out}"
     );
-    // What no cut can make fit is an error, not a broken comment.
-    std::fs::write(&tpl, "a fixed text longer than the limit").expect("write");
-    let (code, out, err) = args("10");
-    assert_eq!(code, Some(2));
-    assert!(out.is_empty(), "{out}");
-    assert!(err.contains("does not fit in 10 characters"), "{err}");
 }
 
 #[test]
-fn limits_only_shape_markdown() {
+fn limits_only_shape_markdown_and_must_leave_room_for_the_report() {
     let tmp = tempfile::tempdir().expect("tempdir");
+    let (tree, golden) = (tmp.path().join("tree"), tmp.path().join("golden"));
+    std::fs::create_dir_all(&tree).expect("mkdir");
+    std::fs::write(
+        tree.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: team\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&mut aimc_diff(&[
+        "--update",
+        "--golden",
+        s(&golden),
+        s(&tree),
+    ]));
+    assert_eq!(code, Some(0), "{err}");
     for flag in [["--max-chars", "10"], ["--full-report-url", "https://x"]] {
-        let (code, _, err) = run(aimc_diff(&["--golden", s(tmp.path()), s(tmp.path())]).args(flag));
+        let (code, _, err) = run(aimc_diff(&["--golden", s(&golden), s(&tree)]).args(flag));
         assert_eq!(code, Some(2));
         assert!(
             err.contains(&format!("{} needs --format markdown", flag[0])),
             "{err}"
         );
     }
+    // What no cut can make fit is an error, not a broken comment.
+    let tpl = tmp.path().join("t.md.j2");
+    std::fs::write(&tpl, "a fixed text longer than the limit").expect("write");
+    let (code, out, err) = run(&mut aimc_diff(&[
+        "--format",
+        "markdown",
+        "--template",
+        s(&tpl),
+        "--max-chars",
+        "10",
+        "--golden",
+        s(&golden),
+        s(&tree),
+    ]));
+    assert_eq!(code, Some(2));
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("does not fit in 10 characters"), "{err}");
 }

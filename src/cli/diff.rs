@@ -425,9 +425,10 @@ fn local_command(args: &DiffArgs) -> String {
     words.join(" ")
 }
 
-/// POSIX single quotes where a word needs them.
+/// POSIX single quotes where a word needs them (`HEAD~1` does not, `~x` would expand).
 fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
+        && !word.starts_with('~')
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,^~".contains(c));
@@ -842,6 +843,8 @@ mod tests {
     #[test]
     fn local_commands_are_quoted_for_a_shell() {
         assert_eq!(shell_quote("origin/main"), "origin/main");
+        assert_eq!(shell_quote("HEAD~1"), "HEAD~1");
+        assert_eq!(shell_quote("~1"), "'~1'");
         assert_eq!(shell_quote("my dir"), "'my dir'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
