@@ -53,7 +53,18 @@ pub struct DiffArgs {
     /// Markdown template (minijinja) replacing the built-in one.
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    /// Markdown: at most N characters (Unicode scalar values); the diffs of the objects that
+    /// do not fit are left out and counted. 0: no limit. [default: 65536, a GitHub comment]
+    #[arg(long, value_name = "N")]
+    pub max_chars: Option<usize>,
+    /// Markdown: where the complete report is (a CI job's page), linked when objects are left
+    /// out.
+    #[arg(long, value_name = "URL")]
+    pub full_report_url: Option<String>,
 }
+
+/// GitHub's limit on a comment body ("maximum is 65536 characters").
+pub const DEFAULT_MAX_CHARS: usize = 65_536;
 
 /// What a diff found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,19 +113,33 @@ pub fn run(args: &DiffArgs) -> u8 {
 /// final message.
 fn execute(args: &DiffArgs) -> Result<bool, String> {
     super::tree_dir(&args.dir)?;
-    let template = match (&args.template, args.format) {
-        (None, _) => None,
-        (Some(file), ReportFormat::Markdown) => Some(
+    if args.format == ReportFormat::Text {
+        for (given, flag) in [
+            (args.template.is_some(), "--template"),
+            (args.max_chars.is_some(), "--max-chars"),
+            (args.full_report_url.is_some(), "--full-report-url"),
+        ] {
+            if given {
+                return Err(format!("{flag} needs --format markdown"));
+            }
+        }
+    }
+    let template = match &args.template {
+        None => None,
+        Some(file) => Some(
             std::fs::read_to_string(file)
                 .map_err(|e| format!("cannot read template {}: {e}", file.display()))?,
         ),
-        (Some(_), ReportFormat::Text) => {
-            return Err("--template needs --format markdown".to_owned())
-        }
     };
+    let command = local_command(args);
     let report = Report {
         format: args.format,
-        template: template.as_deref().unwrap_or(MARKDOWN_TEMPLATE),
+        markdown: MarkdownOptions {
+            template: template.as_deref().unwrap_or(MARKDOWN_TEMPLATE),
+            max_chars: args.max_chars.unwrap_or(DEFAULT_MAX_CHARS),
+            full_report_url: args.full_report_url.as_deref(),
+            command: &command,
+        },
     };
     match (&args.golden, &args.base) {
         (Some(golden), _) => against_golden(args, golden, &report),
@@ -354,7 +379,7 @@ fn print(text: &str) -> Result<(), String> {
 
 struct Report<'a> {
     format: ReportFormat,
-    template: &'a str,
+    markdown: MarkdownOptions<'a>,
 }
 
 impl Report<'_> {
@@ -368,9 +393,55 @@ impl Report<'_> {
     ) -> Result<String, String> {
         match self.format {
             ReportFormat::Text => Ok(cmp.text(with_scope)),
-            ReportFormat::Markdown => markdown(self.template, cmp, reference, with_scope),
+            ReportFormat::Markdown => markdown(&self.markdown, cmp, reference, with_scope),
         }
     }
+}
+
+/// The command a reader runs to see what a truncated report left out.
+fn local_command(args: &DiffArgs) -> String {
+    let mut words = vec!["aimc".to_owned(), "diff".to_owned()];
+    match (&args.golden, &args.base) {
+        (Some(golden), _) => {
+            words.push("--golden".to_owned());
+            words.push(shell_quote(&golden.display().to_string()));
+        }
+        (None, Some(rev)) => {
+            words.push("--base".to_owned());
+            words.push(shell_quote(rev));
+        }
+        (None, None) => {}
+    }
+    if args.dir != Path::new(".") {
+        words.push(shell_quote(&args.dir.display().to_string()));
+    }
+    words.join(" ")
+}
+
+/// POSIX single quotes where a word needs them (`HEAD~1` does not, `~x` would expand).
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && !word.starts_with('~')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,^~".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// How the markdown report is rendered and bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct MarkdownOptions<'a> {
+    /// minijinja source.
+    pub template: &'a str,
+    /// Characters (Unicode scalar values) the output may hold; 0: no limit.
+    pub max_chars: usize,
+    pub full_report_url: Option<&'a str>,
+    /// What to run locally for the whole report.
+    pub command: &'a str,
 }
 
 /// The template's context; documented at the top of `diff_report.md.j2`.
@@ -378,13 +449,19 @@ impl Report<'_> {
 struct MarkdownContext<'a> {
     against: &'static str,
     reference: &'a str,
-    scope: Option<String>,
-    summary: String,
+    scope: Option<&'a str>,
+    summary: &'a str,
     counts: Counts,
     objects: Vec<MarkdownObject<'a>>,
+    omitted: usize,
+    unlisted: usize,
+    truncated: bool,
+    max_chars: usize,
+    full_report_url: Option<&'a str>,
+    command: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Copy)]
 struct MarkdownObject<'a> {
     kind: &'a str,
     #[serde(rename = "apiVersion")]
@@ -393,48 +470,249 @@ struct MarkdownObject<'a> {
     name: &'a str,
     change: &'static str,
     renamed_from: Option<&'a str>,
-    path: String,
+    path: &'a str,
     diff: Option<&'a str>,
-    fence: String,
+    diff_cut: usize,
+    fence: &'a str,
 }
 
-/// Renders the markdown report with `template` (minijinja).
+/// What of the report is shown: the first `rows` objects, the diffs of the first `diffs`
+/// objects that have one, and, when `partial` is set, the first lines of the next diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cut {
+    rows: usize,
+    diffs: usize,
+    partial: Option<usize>,
+}
+
+/// Renders the markdown report (minijinja) within `opts.max_chars`. Whatever the template,
+/// what is dropped are whole values aimc passes in, never bytes of the output: first the
+/// diffs from the last object up, then (when the table alone is too long) table rows. When
+/// not even the first diff fits, its first lines are shown. Every candidate is rendered and
+/// counted, so the limit holds for any template; `Err` when nothing fits.
 pub fn markdown(
-    template: &str,
+    opts: &MarkdownOptions,
     cmp: &Comparison,
     reference: &str,
     with_scope: bool,
 ) -> Result<String, String> {
-    let ctx = MarkdownContext {
-        against: if with_scope { "base" } else { "golden" },
-        reference,
-        scope: with_scope.then(|| cmp.scope()),
-        summary: cmp.summary(),
-        counts: cmp.counts(),
-        objects: cmp
-            .changes
-            .iter()
-            .map(|c| MarkdownObject {
-                kind: &c.object.key.kind,
-                api_version: &c.object.key.api_version,
-                namespace: &c.object.key.namespace,
-                name: &c.object.key.name,
-                change: c.kind.as_str(),
-                renamed_from: c.renamed_from.as_ref().map(|s| s.key.name.as_str()),
-                path: c.object.path.display().to_string(),
-                diff: c.diff.as_deref(),
-                fence: fence(c.diff.as_deref().unwrap_or("")),
-            })
-            .collect(),
-    };
     let mut env = minijinja::Environment::new();
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     // A typo in a custom template should fail the CI step, not post an empty comment.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.template_from_str(template)
-        .and_then(|t| t.render(&ctx))
-        .map_err(|e| format!("markdown template: {e:#}"))
+    let template = env
+        .template_from_str(opts.template)
+        .map_err(|e| format!("markdown template: {e:#}"))?;
+    let paths: Vec<String> = cmp
+        .changes
+        .iter()
+        .map(|c| c.object.path.display().to_string())
+        .collect();
+    let fences: Vec<String> = cmp
+        .changes
+        .iter()
+        .map(|c| fence(c.diff.as_deref().unwrap_or("")))
+        .collect();
+    let objects: Vec<MarkdownObject> = cmp
+        .changes
+        .iter()
+        .zip(paths.iter().zip(&fences))
+        .map(|(c, (path, fence))| MarkdownObject {
+            kind: &c.object.key.kind,
+            api_version: &c.object.key.api_version,
+            namespace: &c.object.key.namespace,
+            name: &c.object.key.name,
+            change: c.kind.as_str(),
+            renamed_from: c.renamed_from.as_ref().map(|s| s.key.name.as_str()),
+            path,
+            diff: c.diff.as_deref(),
+            diff_cut: 0,
+            fence,
+        })
+        .collect();
+    let scope = with_scope.then(|| cmp.scope());
+    let summary = cmp.summary();
+    let report = Fitter {
+        template,
+        opts,
+        against: if with_scope { "base" } else { "golden" },
+        reference,
+        scope: scope.as_deref(),
+        summary: &summary,
+        counts: cmp.counts(),
+        diffable: objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.diff.is_some())
+            .map(|(i, _)| i)
+            .collect(),
+        objects,
+    };
+    report.fit()
+}
+
+struct Fitter<'a> {
+    template: minijinja::Template<'a, 'a>,
+    opts: &'a MarkdownOptions<'a>,
+    against: &'static str,
+    reference: &'a str,
+    scope: Option<&'a str>,
+    summary: &'a str,
+    counts: Counts,
+    objects: Vec<MarkdownObject<'a>>,
+    /// Indices into `objects` of those with a diff.
+    diffable: Vec<usize>,
+}
+
+impl Fitter<'_> {
+    fn fit(&self) -> Result<String, String> {
+        let (n, d) = (self.objects.len(), self.diffable.len());
+        let whole = self.render(Cut {
+            rows: n,
+            diffs: d,
+            partial: None,
+        })?;
+        if self.fits(&whole) {
+            return Ok(whole);
+        }
+        let diffs = |k| Cut {
+            rows: n,
+            diffs: k,
+            partial: None,
+        };
+        if self.fits(&self.render(diffs(0))?) {
+            let k = self.largest(0, d, diffs)?;
+            if k > 0 {
+                return self.render(diffs(k));
+            }
+            // Not one diff fits whole: as many of the first one's lines as do, if that is
+            // more than its headers.
+            let (first, lines) = self
+                .diffable
+                .first()
+                .map_or((0, 0), |&i| (self.headers(i) + 1, self.lines(i).len()));
+            let partial = |m| Cut {
+                rows: n,
+                diffs: 0,
+                partial: (m > 0).then_some(m),
+            };
+            let m = if first < lines && self.fits(&self.render(partial(first))?) {
+                self.largest(first, lines, partial)?
+            } else {
+                0
+            };
+            return self.render(partial(m));
+        }
+        let rows = |r| Cut {
+            rows: r,
+            diffs: 0,
+            partial: None,
+        };
+        let bare = self.render(rows(0))?;
+        if !self.fits(&bare) {
+            return Err(format!(
+                "the markdown report does not fit in {} characters even without objects ({} characters); raise --max-chars, or 0 for no limit",
+                self.opts.max_chars,
+                bare.chars().count()
+            ));
+        }
+        let r = self.largest(0, n, rows)?;
+        self.render(rows(r))
+    }
+
+    fn fits(&self, text: &str) -> bool {
+        self.opts.max_chars == 0 || text.chars().nth(self.opts.max_chars).is_none()
+    }
+
+    /// The largest `k` in `[fits, too_many)` whose cut fits, given that `fits` does and
+    /// `too_many` does not, as the output grows with what is shown. The search gallops up
+    /// from `fits`, so with a limit much smaller than the report every candidate rendered
+    /// stays near the limit's size.
+    fn largest(
+        &self,
+        mut fits: usize,
+        mut too_many: usize,
+        cut: impl Fn(usize) -> Cut,
+    ) -> Result<usize, String> {
+        let mut step = 1;
+        while fits + step < too_many {
+            let probe = fits + step;
+            if self.fits(&self.render(cut(probe))?) {
+                fits = probe;
+                step *= 2;
+            } else {
+                too_many = probe;
+                break;
+            }
+        }
+        while too_many - fits > 1 {
+            let mid = fits + (too_many - fits) / 2;
+            if self.fits(&self.render(cut(mid))?) {
+                fits = mid;
+            } else {
+                too_many = mid;
+            }
+        }
+        Ok(fits)
+    }
+
+    /// How many lines of object `i`'s diff are headers (`---`, `+++`, `@@`) before the first
+    /// changed or context line: a diff cut there would show nothing.
+    fn headers(&self, i: usize) -> usize {
+        let diff = self.objects.get(i).and_then(|o| o.diff).unwrap_or("");
+        diff.lines()
+            .take_while(|l| l.starts_with("--- ") || l.starts_with("+++ ") || l.starts_with("@@"))
+            .count()
+    }
+
+    /// The byte offset after each line of object `i`'s diff.
+    fn lines(&self, i: usize) -> Vec<usize> {
+        let diff = self.objects.get(i).and_then(|o| o.diff).unwrap_or("");
+        diff.match_indices('\n').map(|(at, _)| at + 1).collect()
+    }
+
+    fn render(&self, cut: Cut) -> Result<String, String> {
+        let shown = self.diffable.get(..cut.diffs).unwrap_or(&self.diffable);
+        let cut_object = cut
+            .partial
+            .and_then(|m| self.diffable.get(cut.diffs).map(|&i| (i, m)));
+        let mut objects: Vec<MarkdownObject> =
+            self.objects.iter().take(cut.rows).copied().collect();
+        let mut omitted = self.diffable.len() - shown.len();
+        for &i in self.diffable.iter().skip(cut.diffs) {
+            let Some(o) = objects.get_mut(i) else {
+                continue;
+            };
+            match cut_object {
+                Some((at, m)) if at == i => {
+                    let ends = self.lines(i);
+                    let end = ends.get(m.saturating_sub(1)).copied().unwrap_or(0);
+                    o.diff = o.diff.map(|d| d.get(..end).unwrap_or(d));
+                    o.diff_cut = ends.len().saturating_sub(m);
+                    omitted -= 1;
+                }
+                _ => o.diff = None,
+            }
+        }
+        let ctx = MarkdownContext {
+            against: self.against,
+            reference: self.reference,
+            scope: self.scope,
+            summary: self.summary,
+            counts: self.counts,
+            unlisted: self.objects.len() - objects.len(),
+            objects,
+            omitted,
+            truncated: omitted > 0 || cut.rows < self.objects.len() || cut_object.is_some(),
+            max_chars: self.opts.max_chars,
+            full_report_url: self.opts.full_report_url,
+            command: self.opts.command,
+        };
+        self.template
+            .render(&ctx)
+            .map_err(|e| format!("markdown template: {e:#}"))
+    }
 }
 
 /// A code fence longer than any backtick run in `text`, so a value holding ``` cannot end
@@ -467,6 +745,102 @@ mod tests {
             usage_error_code(args(&["aimc", "render", "--detailed-exitcode"])),
             2
         );
+    }
+
+    fn comparison(diff_lines: &[usize]) -> Comparison {
+        use crate::golden::diff::{Change, ChangeKind, ObjectKey, Side};
+        let changes = diff_lines
+            .iter()
+            .enumerate()
+            .map(|(i, &lines)| {
+                let key = ObjectKey {
+                    api_version: "v1".to_owned(),
+                    kind: "ConfigMap".to_owned(),
+                    namespace: "ns".to_owned(),
+                    name: format!("cm-{i}"),
+                };
+                let mut diff = format!(
+                    "--- golden/cm-{i}.yaml\n+++ rendered/cm-{i}.yaml\n@@ -1 +1,{lines} @@\n"
+                );
+                for l in 0..lines {
+                    diff.push_str(&format!("+  k{l}: ü€😀\n"));
+                }
+                Change {
+                    kind: ChangeKind::Changed,
+                    object: Side {
+                        key,
+                        path: PathBuf::from(format!("ns/configmap-cm-{i}.yaml")),
+                    },
+                    renamed_from: None,
+                    diff: Some(diff),
+                }
+            })
+            .collect();
+        Comparison { changes }
+    }
+
+    fn report(cmp: &Comparison, max_chars: usize) -> Result<String, String> {
+        let opts = MarkdownOptions {
+            template: MARKDOWN_TEMPLATE,
+            max_chars,
+            full_report_url: None,
+            command: "aimc diff --base main",
+        };
+        markdown(&opts, cmp, "main", true)
+    }
+
+    #[test]
+    fn every_limit_holds_and_keeps_the_markdown_balanced() {
+        let cmp = comparison(&[40, 3, 1, 12]);
+        let whole = report(&cmp, 0).expect("renders");
+        let whole_chars = whole.chars().count();
+        let bare = report(&comparison(&[]), 0)
+            .expect("renders")
+            .chars()
+            .count();
+        let mut cut_short = 0;
+        for max in bare..=whole_chars + 1 {
+            let Ok(md) = report(&cmp, max) else { continue };
+            assert!(md.chars().count() <= max, "{max}:\n{md}");
+            assert_eq!(
+                md.matches("<details>").count(),
+                md.matches("</details>").count()
+            );
+            assert_eq!(
+                md.lines().filter(|l| l.starts_with("```")).count() % 2,
+                0,
+                "{md}"
+            );
+            if md.contains("is cut short") {
+                cut_short += 1;
+                // Cut at a line: the fence closes right after a whole diff line.
+                assert!(md.contains("ü€😀\n```\n\n… "), "{md}");
+            }
+            if max >= whole_chars {
+                assert_eq!(md, whole);
+            }
+        }
+        assert!(cut_short > 0, "some limit cuts the first diff");
+        // Table rows go last; a limit that cannot hold the heading is an error.
+        let err = report(&cmp, 20).expect_err("too small");
+        assert!(err.contains("does not fit in 20 characters"), "{err}");
+    }
+
+    #[test]
+    fn empty_reports_say_no_differences() {
+        let md = report(&comparison(&[]), DEFAULT_MAX_CHARS).expect("renders");
+        assert!(md.ends_with("\nNo differences.\n"), "{md}");
+        assert!(!md.contains("keep this report"), "{md}");
+    }
+
+    #[test]
+    fn local_commands_are_quoted_for_a_shell() {
+        assert_eq!(shell_quote("origin/main"), "origin/main");
+        assert_eq!(shell_quote("HEAD~1"), "HEAD~1");
+        assert_eq!(shell_quote("~1"), "'~1'");
+        assert_eq!(shell_quote("my dir"), "'my dir'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]
