@@ -945,3 +945,111 @@ spec:
     ]);
     assert_eq!(render(dir.path(), &[]).status.code(), Some(0));
 }
+
+#[test]
+fn a_paused_service_renders_none_of_its_children() {
+    let live = service("  model:\n    name: m\n");
+    let paused = live.replacen(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    aim.eai.amd.com/reconciliation-paused: \"true\"\n",
+        1,
+    );
+    assert_ne!(paused, live);
+    let files = |svc: &str| {
+        tree(&[
+            ("ns.yaml", SVC_NS.as_bytes()),
+            ("m.yaml", MODEL.as_bytes()),
+            ("s.yaml", svc.as_bytes()),
+        ])
+    };
+    let dir = files(&live);
+    let out = render(dir.path(), &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: InferenceService"));
+
+    let dir = files(&paused);
+    let out = render(dir.path(), &["--emit", "all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for child in [
+        "kind: InferenceService",
+        "kind: HTTPRoute",
+        "kind: AIMTemplateCache",
+        "kind: PersistentVolumeClaim",
+        "kind: Job",
+    ] {
+        assert!(!stdout.contains(child), "{child}:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("s.yaml:5:44: info[ReconciliationPaused]: AIMService/team/s has aim.eai.amd.com/reconciliation-paused: \"true\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_paused_model_generates_no_templates_and_a_paused_cache_no_artifacts() {
+    let model = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModel
+metadata:
+  name: gen
+  annotations: {aim.eai.amd.com/reconciliation-paused: \"true\"}
+spec:
+  image: ghcr.io/amd/gen:1.0
+  imageMetadata:
+    model:
+      recommendedDeployments: [{gpuModel: MI300X, gpuCount: 1, metric: latency, precision: fp16}]
+";
+    let cache = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMTemplateCache
+metadata:
+  name: warm
+  namespace: team
+  annotations: {aim.eai.amd.com/reconciliation-paused: \"true\"}
+spec:
+  templateName: t
+  templateScope: Cluster
+";
+    let dir = tree(&[
+        ("ns.yaml", SVC_NS.as_bytes()),
+        ("m.yaml", MODEL.as_bytes()),
+        ("gen.yaml", model.as_bytes()),
+        ("cache.yaml", cache.as_bytes()),
+    ]);
+    let out = render(dir.path(), &["--emit", "all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stdout.contains("modelName: gen\n"),
+        "a paused model's template: {stdout}"
+    );
+    assert!(!stdout.contains("kind: PersistentVolumeClaim"), "{stdout}");
+    assert_eq!(
+        stderr.matches("info[ReconciliationPaused]").count(),
+        2,
+        "{stderr}"
+    );
+
+    // Unpaused, the same model generates a template and the cache an artifact.
+    let live_model = model.replace(
+        "  annotations: {aim.eai.amd.com/reconciliation-paused: \"true\"}\n",
+        "",
+    );
+    let live_cache = cache.replace(
+        "  annotations: {aim.eai.amd.com/reconciliation-paused: \"true\"}\n",
+        "",
+    );
+    let dir = tree(&[
+        ("ns.yaml", SVC_NS.as_bytes()),
+        ("m.yaml", MODEL.as_bytes()),
+        ("gen.yaml", live_model.as_bytes()),
+        ("cache.yaml", live_cache.as_bytes()),
+    ]);
+    let out = render(dir.path(), &["--emit", "all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("kind: PersistentVolumeClaim"), "{stdout}");
+    assert!(
+        stdout.contains("modelName: gen\n"),
+        "the model's generated template: {stdout}"
+    );
+}

@@ -14,6 +14,8 @@ use serde_json::Value;
 
 pub const AIM_API_VERSION: &str = "aim.eai.amd.com/v1alpha1";
 pub const AIM_GROUP: &str = "aim.eai.amd.com";
+/// The annotation that stops an AIM object's controller (`"true"`).
+pub const RECONCILIATION_PAUSED: &str = "aim.eai.amd.com/reconciliation-paused";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AimKind {

@@ -270,6 +270,11 @@ const GROUPS: &[Group] = &[
             ("NestedProjectSkipped", "A nested project, checked on its own"),
         ],
     },
+    Group {
+        severity: Info,
+        when: "An AIM object with `aim.eai.amd.com/reconciliation-paused: \"true\"`: its controller does nothing, so aimc renders none of what it would create.",
+        codes: &[("ReconciliationPaused", "An object whose controller is paused")],
+    },
 ];
 
 /// Codes the README's table does not list yet; their text lives only here.

@@ -187,6 +187,12 @@ impl Object {
         Location::new(&self.source.path, self.line, self.col)
     }
 
+    /// Whether its controller skips it: the operator's `reconciliation-paused` annotation is
+    /// `"true"` (its generic pipeline returns before any work, for every AIM controller).
+    pub fn is_paused(&self) -> bool {
+        self.value["metadata"]["annotations"][api::RECONCILIATION_PAUSED] == "true"
+    }
+
     /// Whether the node at `path` is written in the input (as opposed to defaulted).
     pub fn is_written(&self, path: &[&str]) -> bool {
         let segs: Vec<Seg> = path.iter().map(|s| Seg::from(*s)).collect();
@@ -471,6 +477,16 @@ impl Index {
     }
 
     /// All AIM objects of `kind` (in `namespace` when given), ordered by namespace and name.
+    /// [`Index::aim_of_kind`] without the paused objects: what the operator's controllers act
+    /// on. Paused objects still count as existing (a reference to one resolves).
+    pub fn reconciled_of_kind<'a>(
+        &'a self,
+        kind: AimKind,
+        namespace: Option<&str>,
+    ) -> impl Iterator<Item = &'a Object> + 'a {
+        self.aim_of_kind(kind, namespace).filter(|o| !o.is_paused())
+    }
+
     pub fn aim_of_kind<'a>(
         &'a self,
         kind: AimKind,

@@ -357,7 +357,7 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
     // Caches written in the repository.
     for obj in inp
         .index
-        .aim_of_kind(crate::api::AimKind::TemplateCache, None)
+        .reconciled_of_kind(crate::api::AimKind::TemplateCache, None)
     {
         let Some(AimSpec::TemplateCache(spec)) = obj.aim.as_ref().map(|a| &a.spec) else {
             continue;
@@ -675,7 +675,10 @@ fn missing_config(
 
 fn written_artifacts(inp: &Inputs, diags: &mut Vec<Diagnostic>) -> Vec<Artifact> {
     let mut out = Vec::new();
-    for obj in inp.index.aim_of_kind(crate::api::AimKind::Artifact, None) {
+    for obj in inp
+        .index
+        .reconciled_of_kind(crate::api::AimKind::Artifact, None)
+    {
         let Some(AimSpec::Artifact(spec)) = obj.aim.as_ref().map(|a| &a.spec) else {
             continue;
         };

@@ -76,6 +76,57 @@ pub fn inventory(index: &Index) -> Option<Inventory> {
     (!inv.models.is_empty()).then_some(inv)
 }
 
+/// An info for every written AIM object whose controller is paused, saying what it does not
+/// create. Runtime configs have no controller; templates keep whatever status they have.
+fn paused(index: &Index) -> Vec<Diagnostic> {
+    use AimKind::*;
+    let mut out = Vec::new();
+    for kind in [
+        Service,
+        Model,
+        ClusterModel,
+        ServiceTemplate,
+        ClusterServiceTemplate,
+        TemplateCache,
+        Artifact,
+        ClusterModelSource,
+    ] {
+        let what = match kind {
+            Service => "renders none of its children (model, caches, InferenceService, HTTPRoute)",
+            Model | ClusterModel => "generates no templates from its image metadata",
+            ServiceTemplate | ClusterServiceTemplate => {
+                "runs no discovery: aimc uses its spec and lock entry as if its status were current"
+            }
+            TemplateCache => "creates no artifacts",
+            Artifact => "gets no PVC or download Job",
+            ClusterModelSource => "creates no models",
+            _ => continue,
+        };
+        for obj in index
+            .aim_of_kind(kind, None)
+            .filter(|o| o.is_paused() && !o.derived)
+        {
+            out.push(
+                Diagnostic::info(
+                    "ReconciliationPaused",
+                    format!(
+                        "{} has {}: \"true\": the operator does not reconcile it, so aimc {what}",
+                        obj.key,
+                        crate::api::RECONCILIATION_PAUSED
+                    ),
+                )
+                .at(Some(obj.loc(&[
+                    Seg::from("metadata"),
+                    Seg::from("annotations"),
+                    Seg::Key(crate::api::RECONCILIATION_PAUSED.to_owned()),
+                ])))
+                .help("remove the annotation (or set it to \"false\") to have it reconciled"),
+            );
+        }
+    }
+    out
+}
+
 pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Plan<'a> {
     let mut diags = Vec::new();
     let inventory = inventory(index);
@@ -89,8 +140,9 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
     // Pass 1: models, so templates of service-created models join the catalog. Image
     // services go last: in the steady state the custom models other services create exist
     // when an image service looks for a model with its image (service.md §4.2).
+    diags.extend(paused(index));
     let services: Vec<(&Object, &ServiceSpec)> = index
-        .aim_of_kind(AimKind::Service, None)
+        .reconciled_of_kind(AimKind::Service, None)
         .filter_map(|o| service_spec(o).map(|s| (o, s)))
         .collect();
     let uses_image = |s: &ServiceSpec| {

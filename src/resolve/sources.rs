@@ -15,7 +15,7 @@ const SOURCE_LABEL: &str = "aim.eai.amd.com/model-source";
 pub fn expand(index: &mut Index, lock: &Lock) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let sources: Vec<Object> = index
-        .aim_of_kind(AimKind::ClusterModelSource, None)
+        .reconciled_of_kind(AimKind::ClusterModelSource, None)
         .cloned()
         .collect();
     let mut created = Vec::new();

@@ -205,7 +205,7 @@ impl Catalog {
             }
         }
         for kind in [AimKind::Model, AimKind::ClusterModel] {
-            for obj in index.aim_of_kind(kind, None) {
+            for obj in index.reconciled_of_kind(kind, None) {
                 if let Some(AimSpec::Model(spec)) = obj.aim.as_ref().map(|a| &a.spec) {
                     let scope = match &obj.key.namespace {
                         Some(ns) => Scope::Namespace(ns.clone()),
