@@ -1053,3 +1053,60 @@ spec:
         "the model's generated template: {stdout}"
     );
 }
+
+/// An image recommending MI325X and MI300X, with the MI300X template's discovery locked.
+const GATE_TREE: &str = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModel
+metadata:
+  name: llama
+spec:
+  image: ghcr.io/amd/llama:1.0
+  imageMetadata:
+    model:
+      recommendedDeployments:
+        - {gpuModel: MI325X, gpuCount: 1, metric: latency, precision: fp8}
+        - {gpuModel: MI300X, gpuCount: 1, metric: latency, precision: fp8}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata:
+  name: chat
+  namespace: team
+spec:
+  model: {name: llama}
+";
+const GATE_LOCK: &str = "discovery:
+  - template: ghcr-io-amd-llama-1-0-1x-mi300x-lat-fp8-937b
+    modelSources:
+      - {modelId: org/llama, sourceUri: hf://org/llama, size: 16Gi}
+    profile:
+      metadata: {engine: vllm, gpu: MI300X, gpuCount: 1, metric: latency, precision: fp8, type: optimized}
+";
+const MI300X_NODE: &str = "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    amd.com/gpu.device-id: \"74a1\"\n";
+
+#[test]
+fn a_template_whose_gpu_the_cluster_lacks_needs_no_discovery() {
+    let dir = tree(&[
+        ("ns.yaml", SVC_NS.as_bytes()),
+        ("nodes.yaml", MI300X_NODE.as_bytes()),
+        ("tree.yaml", GATE_TREE.as_bytes()),
+        ("aim.lock.yaml", GATE_LOCK.as_bytes()),
+    ]);
+    let out = render(dir.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("NeedsDiscovery"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: InferenceService"));
+
+    // Without Node inventory every GPU counts as present: the MI325X template needs its
+    // discovery as before.
+    let dir = tree(&[
+        ("ns.yaml", SVC_NS.as_bytes()),
+        ("tree.yaml", GATE_TREE.as_bytes()),
+        ("aim.lock.yaml", GATE_LOCK.as_bytes()),
+    ]);
+    let out = render(dir.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[NeedsDiscovery]: AIMClusterServiceTemplate ghcr-io-amd-llama-1-0-1x-mi325x-lat-fp8-d3dd"), "{stderr}");
+}

@@ -147,12 +147,18 @@ pub fn status(
             Scope::Namespace(ns) => Some(ns.as_str()),
             Scope::Cluster => None,
         };
-        let d = lock
-            .discovery_for(ns, &t.name)
-            .ok_or(StatusError::NeedsDiscovery)?;
-        let p = d.profile.metadata.clone();
-        let count = p.gpu_count;
-        (p, d.model_sources.clone(), count)
+        match lock.discovery_for(ns, &t.name) {
+            Some(d) => {
+                let p = d.profile.metadata.clone();
+                let count = p.gpu_count;
+                (p, d.model_sources.clone(), count)
+            }
+            // The operator's GPU gate comes before discovery: a template whose GPU the
+            // cluster lacks is NotAvailable and never runs a discovery Job, so no export
+            // will ever hold its result. Selection drops it; nothing is planned for it.
+            None if available.is_err() => (ProfileMetadata::default(), Vec::new(), requests),
+            None => return Err(StatusError::NeedsDiscovery),
+        }
     };
     let first = |a: &str, b: &str| {
         if a.is_empty() {
