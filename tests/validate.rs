@@ -175,3 +175,40 @@ spec:
         "exactly one of name, image, custom: {out}"
     );
 }
+
+#[test]
+fn secret_scope_is_checked_while_a_cluster_fact_is_missing() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/guide-first-example");
+    let (code, out) = validate(&dir, &["--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let diags: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let missing: Vec<(&str, &str)> = diags
+        .iter()
+        .filter(|d| d["code"] == "SecretNotFound")
+        .filter_map(|d| {
+            Some((
+                d["message"].as_str()?.split('"').nth(1)?,
+                d["file"].as_str()?,
+            ))
+        })
+        .collect();
+    for secret in ["my-registry-creds", "hf-credentials", "s3-credentials"] {
+        assert!(
+            missing.iter().any(|(s, _)| *s == secret),
+            "{secret}: {diags:#?}"
+        );
+    }
+    let hole = diags
+        .iter()
+        .find(|d| d["code"] == "NeedsImageMetadata")
+        .expect("the missing fact");
+    assert!(
+        hole["message"].as_str().is_some_and(|m| m.contains(
+            "the secrets of the template's env and of the download Jobs are not checked"
+        )),
+        "{hole}"
+    );
+}

@@ -38,8 +38,12 @@ pub struct ServicePlan<'a> {
     pub model: Option<ModelRef<'a>>,
     /// The template and its offline status, when one resolved and is available.
     pub template: Option<(Arc<Template>, Status)>,
-    /// The inference container's env, sorted, with provenance.
+    /// The inference container's env, sorted, with provenance. Without a template (see
+    /// `pending`) only the layers that do not depend on it: defaults, runtime config, service.
     pub env: Vec<EnvEntry>,
+    /// The missing fact (a [`crate::diag::MISSING_FACTS`] code) that stopped template
+    /// resolution: the checks that do not depend on it (secret scope) still run.
+    pub pending: Option<&'static str>,
     /// The service's UID: its own, the lock file's, or a stable substitute.
     pub uid: uid::Uid,
 }
@@ -387,6 +391,7 @@ fn resolve_service<'a>(
         model: None,
         template: None,
         env: Vec::new(),
+        pending: None,
         uid: uid::uid(
             lock,
             crate::api::AIM_API_VERSION,
@@ -486,6 +491,14 @@ fn resolve_service<'a>(
             .map_err(|e| template::status_error(t, e))
     });
     match chosen {
+        Err(e) if crate::diag::MISSING_FACTS.contains(&e.code) => {
+            plan.pending = Some(e.code);
+            let message = format!(
+                "{}; until it is supplied, the secrets of the template's env and of the download Jobs are not checked (the service's pull secrets and runtime-config env are)",
+                e.message
+            );
+            diags.push(Diagnostic::error(e.code, message).at(at(obj, e.path)).help(help(e.code)));
+        }
         Err(e) => diags.push(Diagnostic::error(e.code, e.message).at(at(obj, e.path)).help(help(e.code))),
         Ok((t, st)) => match &st.available {
             Err(why) => diags.push(
@@ -521,9 +534,10 @@ fn resolve_service<'a>(
             }
         },
     }
-    if let Some((t, _)) = &plan.template {
+    let template = plan.template.as_ref().map(|(t, _)| &**t);
+    if template.is_some() || plan.pending.is_some() {
         let mut errors = Vec::new();
-        plan.env = inference_env(obj, spec, plan.config.as_deref(), t, &mut errors);
+        plan.env = inference_env(obj, spec, plan.config.as_deref(), template, &mut errors);
         for e in errors {
             diags.push(
                 Diagnostic::error(
@@ -541,12 +555,13 @@ fn resolve_service<'a>(
     plan
 }
 
-/// The inference container env (service.md §3.1), sorted stably by name.
+/// The inference container env (service.md §3.1), sorted stably by name; without the
+/// template's layer when the template is not known.
 pub fn inference_env(
     obj: &Object,
     spec: &ServiceSpec,
     rc: Option<&MergedConfig>,
-    t: &Template,
+    t: Option<&Template>,
     errors: &mut Vec<String>,
 ) -> Vec<EnvEntry> {
     let sys = |n: &str, v: &str| {
@@ -565,6 +580,26 @@ pub fn inference_env(
     if let Some(rc) = rc.filter(|rc| !rc.env.is_empty()) {
         env = merge_env(env, &rc.env, errors);
     }
+    if let Some(t) = t {
+        env = template_env(env, t, errors);
+    }
+    if !spec.env.is_empty() {
+        let sl = Layer::Service(
+            obj.key.namespace.as_deref().unwrap_or_default().into(),
+            obj.key.name.as_str().into(),
+        );
+        let entries = layer_entries(&spec.env, &sl, |i| {
+            Some(obj.src(&["spec".into(), "env".into(), Seg::Index(i)]))
+        });
+        env = merge_env(env, &entries, errors);
+    }
+    env.sort_by(|a, b| a.var.name.as_bytes().cmp(b.var.name.as_bytes()));
+    env
+}
+
+/// The template's layer of the inference env: its profile, metric and precision, its env,
+/// and the model id of its first source.
+fn template_env(mut env: Vec<EnvEntry>, t: &Template, errors: &mut Vec<String>) -> Vec<EnvEntry> {
     let tl = Layer::Template(t.name.as_str().into());
     // Generated templates have no location; written ones point at the template object.
     let tloc = t.location.clone();
@@ -593,16 +628,5 @@ pub fn inference_env(
     if let Some(src) = t.spec.model_sources.first() {
         env.push(appended("AIM_MODEL_ID", &src.model_id));
     }
-    if !spec.env.is_empty() {
-        let sl = Layer::Service(
-            obj.key.namespace.as_deref().unwrap_or_default().into(),
-            obj.key.name.as_str().into(),
-        );
-        let entries = layer_entries(&spec.env, &sl, |i| {
-            Some(obj.src(&["spec".into(), "env".into(), Seg::Index(i)]))
-        });
-        env = merge_env(env, &entries, errors);
-    }
-    env.sort_by(|a, b| a.var.name.as_bytes().cmp(b.var.name.as_bytes()));
     env
 }

@@ -242,7 +242,12 @@ pub fn check(
         !need.name.is_empty() && !declared.contains(config, &need.namespace, &need.name)
     };
     // Needs are worked out on all cores (each carries its messages), in a fixed order.
-    let service_plans: Vec<&ServicePlan> = plans.iter().filter(|p| p.template.is_some()).collect();
+    // A plan stopped by a missing fact still has its pull secrets and the env of the layers
+    // above the template: the guide's first troubleshooting cause must not wait for a lock.
+    let service_plans: Vec<&ServicePlan> = plans
+        .iter()
+        .filter(|p| p.template.is_some() || p.pending.is_some())
+        .collect();
     let mut all: Vec<SecretNeed> = crate::load::parallel_map(service_plans, |p| {
         needs(p)
             .into_iter()
