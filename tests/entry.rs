@@ -1,6 +1,8 @@
 //! How aimc is called from CI, Argo CD and pre-commit: paths, flags, env twins, closed pipes.
 
 use assert_cmd::Command;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -229,29 +231,16 @@ fn a_closed_pipe_is_never_a_crash() {
 fn monorepo() -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(t.path().join(".git")).expect("git dir");
-    copy(
+    common::copy_tree(
         &examples().join("private-registries"),
         &t.path().join("clusters/prod"),
     );
-    copy(
+    common::copy_tree(
         &examples().join("multi-tenant"),
         &t.path().join("clusters/dev"),
     );
     std::fs::write(t.path().join(".pre-commit-config.yaml"), "repos: []\n").expect("write");
     t
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("dir") {
-        let p = e.expect("entry").path();
-        let dest = to.join(p.file_name().expect("name"));
-        if p.is_dir() {
-            copy(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).expect("copy");
-        }
-    }
 }
 
 /// JSON report lines, with every file path as given from the repository root.

@@ -3,6 +3,8 @@
 //! .ci/precommit-smoke runs them through pre-commit itself.
 
 use serde_json::Value;
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -60,24 +62,11 @@ fn manifest_declares_both_hooks_as_rust() {
     assert!(hook("aimc-validate")["pass_filenames"].is_null());
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("readable") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
-}
-
 /// A user's repository: an AIM tree, its goldens, and YAML that is not AIM.
 fn user_repo() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = tmp.path();
-    copy_tree(&root().join("examples/multi-tenant"), repo);
+    common::copy_tree(&root().join("examples/multi-tenant"), repo);
     let rendered = aimc(repo, &["render", ".", "-o", "golden"]);
     assert_eq!(rendered.status.code(), Some(0));
     let files = [

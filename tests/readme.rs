@@ -2,6 +2,8 @@
 //! written. A fence left open swallows every section after it on GitHub.
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -185,7 +187,7 @@ fn offline_shell_examples_run_as_written() {
     // The repository's examples and goldens in a scratch copy: examples write (`-o`).
     let scratch = tempfile::tempdir().expect("tempdir");
     for dir in ["examples", "golden"] {
-        copy(&root().join(dir), &scratch.path().join(dir));
+        common::copy_tree(&root().join(dir), &scratch.path().join(dir));
     }
     let bin = Path::new(env!("CARGO_BIN_EXE_aimc"))
         .parent()
@@ -210,18 +212,5 @@ fn offline_shell_examples_run_as_written() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("dir") {
-        let p = e.expect("entry").path();
-        let dest = to.join(p.file_name().expect("name"));
-        if p.is_dir() {
-            copy(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).expect("copy");
-        }
     }
 }

@@ -33,3 +33,17 @@ pub fn render_ok(files: &[(&str, &str)], emit: EmitMode) -> Vec<Value> {
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     outcome.objects.expect("objects")
 }
+
+/// Copies the directory tree `from` to `to` (created), files and subdirectories.
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("readable") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
