@@ -532,8 +532,8 @@ fn parse_dockerfile(text: &str) -> Vec<Stage> {
     let mut pending = String::new();
     for line in text.lines() {
         let trimmed = line.trim();
-        // A comment line ends nothing: BuildKit drops it, inside a continuation too.
-        if trimmed.starts_with('#') || (trimmed.is_empty() && pending.is_empty()) {
+        // Comment and empty lines end nothing: BuildKit drops them, inside a continuation too.
+        if trimmed.starts_with('#') || trimmed.is_empty() {
             continue;
         }
         match trimmed.strip_suffix('\\') {
@@ -1429,6 +1429,13 @@ fn sidecars_request_and_limit_cpu_and_memory_alike() {
     for (file, sidecar) in sidecars {
         let r = &sidecar["resources"];
         for resource in ["cpu", "memory"] {
+            for kind in ["requests", "limits"] {
+                let q = &r[kind][resource];
+                assert!(
+                    q.is_string() || q.is_number(),
+                    "{file}: no resources.{kind}.{resource}"
+                );
+            }
             let (request, limit) = (
                 quantity(&r["requests"][resource]),
                 quantity(&r["limits"][resource]),
