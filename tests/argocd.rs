@@ -699,7 +699,9 @@ fn segments(path: &str) -> Vec<&str> {
 /// destination ends in `/` or there are several sources, else at the destination itself.
 fn lands_at(copy: &Copy, workdir: &str, file: &str) -> Vec<String> {
     let dest = image_path(workdir, &copy.dest);
-    let into_dir = copy.dest.ends_with('/') || copy.sources.len() > 1;
+    // The WORKDIR is a directory too (`COPY Cargo.toml .`); other directories that exist in
+    // the image are not tracked, so a file copied into one reads as misplaced, never as found.
+    let into_dir = copy.dest.ends_with('/') || copy.sources.len() > 1 || dest == workdir;
     let file_parts = segments(file);
     let name = file_parts.last().expect("a file name");
     let mut at = Vec::new();
@@ -921,6 +923,10 @@ fn the_dockerfile_reader_follows_copy_and_dockerignore_semantics() {
         ["/src/Cargo.lock"]
     );
     assert_eq!(at("Cargo.toml /m", "/src", "Cargo.toml"), ["/m"]);
+    assert_eq!(
+        at("Cargo.toml .", "/src", "Cargo.toml"),
+        ["/src/Cargo.toml"]
+    );
     assert_eq!(
         at("--chown=999:999 src dst", "/w", "src/a/b.rs"),
         ["/w/dst/a/b.rs"]
