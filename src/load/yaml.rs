@@ -206,7 +206,7 @@ pub struct ParseError {
 }
 
 /// Parses a multi-document stream. Duplicate keys are errors (Kubernetes' strict decoding
-/// rejects them) and alias expansion is bounded by [`budget`].
+/// rejects them); the budgets below bound size, nesting and alias expansion.
 pub fn parse_multi(text: &str) -> Result<Vec<Node>, ParseError> {
     // How many aliases the stream had used when a budget broke: that tells an alias bomb
     // from a file that is merely big.
