@@ -41,7 +41,7 @@ const GROUPS: &[Group] = &[
     },
     Group {
         severity: Error,
-        when: "Anchors/aliases expand too far (alias bomb); a file exceeds the parser's limits (1024 documents, nesting depth, 100 MB of scalars).",
+        when: "Anchors/aliases expand too far (an alias bomb: they may add 250,000 values and replay 1,000,000 events beyond what the text spells out); a file exceeds the parser's limits: counts grow with its size (a file of many small documents loads), nesting is 64 levels and scalar text 64 MiB per file.",
         codes: &[
             ("AliasBudget", "Anchors and aliases expand too far (alias bomb)"),
             ("YamlBudget", "A file exceeds the YAML parser's limits"),
@@ -49,11 +49,16 @@ const GROUPS: &[Group] = &[
     },
     Group {
         severity: Error,
-        when: "A `.yaml` file that is not UTF-8 text; a file or directory inside the tree that cannot be read (permissions, a symlink loop, a dangling link).",
+        when: "A `.yaml` file that is not UTF-8 text; a file or directory inside the tree that cannot be read (permissions).",
         codes: &[
             ("InvalidUtf8", "A .yaml file that is not UTF-8 text"),
             ("UnreadablePath", "A file or directory in the tree that cannot be read"),
         ],
+    },
+    Group {
+        severity: Warning,
+        when: "A symbolic link not followed: it leaves the tree, does not resolve, or points at a directory that holds it (a loop). A link to a file inside the tree is read once, under the file's own path when the walk reaches it there.",
+        codes: &[("SymlinkSkipped", "A symbolic link that leaves the tree, dangles or loops")],
     },
     Group {
         severity: Error,

@@ -58,12 +58,22 @@ pub fn find_files(root: &Path) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), IoErro
 }
 
 /// [`find_files`] without the files below `exclude` (relative to `root`, or absolute).
+///
+/// Symbolic links are followed only within the tree: a link that leaves it, dangles, or
+/// points at a directory holding the link itself (a loop) is skipped with a `SymlinkSkipped`
+/// warning. A file reached both by its own path and through links is listed once, by its own
+/// path (the one a fix is made in, and stable when links come and go); a file reached only
+/// through links (say in a hidden directory) by the first link in sorted order.
 pub fn find_files_except(
     root: &Path,
     exclude: &[PathBuf],
 ) -> Result<(Vec<PathBuf>, Vec<Diagnostic>), IoError> {
     // The root itself must be readable: that is a usage error, not an input error.
     std::fs::read_dir(root).map_err(|error| IoError {
+        path: root.to_path_buf(),
+        error,
+    })?;
+    let real_root = std::fs::canonicalize(root).map_err(|error| IoError {
         path: root.to_path_buf(),
         error,
     })?;
@@ -77,83 +87,220 @@ pub fn find_files_except(
         })
         .filter(|p: &PathBuf| !p.as_os_str().is_empty())
         .collect();
-    let excluded = |path: &Path| {
-        exclude.iter().any(|x| {
-            if x.is_absolute() {
-                path.starts_with(x)
-            } else {
-                path.strip_prefix(root).is_ok_and(|rel| rel.starts_with(x))
-            }
-        })
+    let mut walk = Walk {
+        root,
+        real_root: &real_root,
+        exclude: &exclude,
+        files: std::collections::BTreeMap::new(),
+        visited: std::collections::HashSet::new(),
+        links: std::collections::BTreeSet::new(),
+        diags: Vec::new(),
+        skipped: Vec::new(),
     };
-    let mut files = Vec::new();
-    let mut diags = Vec::new();
-    let mut skipped = Vec::new();
-    // Symlinks are followed (a linked manifest is part of the tree); walkdir detects loops.
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            if e.depth() == 0 {
-                return true;
-            }
-            if e.file_name().to_string_lossy().starts_with('.') || excluded(e.path()) {
-                return false;
-            }
-            match e
-                .file_type()
-                .is_dir()
-                .then(|| not_input(e.path()))
-                .flatten()
-            {
-                Some(why) => {
-                    skipped.push((e.path().to_path_buf(), why));
-                    false
-                }
-                None => true,
-            }
-        });
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let path = e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| root.to_path_buf());
-                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                let what = if e.loop_ancestor().is_some() {
-                    "symbolic link loop".to_owned()
-                } else {
-                    e.to_string()
-                };
-                diags.push(
-                    Diagnostic::error(
-                        "UnreadablePath",
-                        format!("cannot read {}: {what}", rel.display()),
-                    )
-                    .at(Some(Location::new(&rel, 1, 1)))
-                    .help("fix the permissions or the link, or move it out of the tree"),
-                );
-                continue;
-            }
-        };
-        let is_yaml = entry
-            .path()
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e == "yaml" || e == "yml");
-        if is_yaml && entry.file_type().is_file() {
-            files.push(entry.into_path());
-        }
+    walk.visited.insert(real_root.clone());
+    walk.dir(root, &real_root);
+    // Links last, so every file and directory reachable without them has its own name first.
+    while let Some(link) = walk.links.pop_first() {
+        walk.link(&link);
     }
+    let mut files: Vec<PathBuf> = walk.files.into_values().collect();
     files.sort();
-    for (dir, why) in skipped {
+    let mut diags = walk.diags;
+    for (dir, why) in walk.skipped {
         let rel = dir.strip_prefix(root).unwrap_or(&dir);
         diags.push(why.diagnostic(rel));
     }
     Ok((files, diags))
+}
+
+/// The state of one tree walk: symbolic links are collected while walking and followed after.
+struct Walk<'a> {
+    root: &'a Path,
+    /// `root` with every link resolved: where "inside the tree" ends.
+    real_root: &'a Path,
+    exclude: &'a [PathBuf],
+    /// Real path → the path the file is read and reported by.
+    files: std::collections::BTreeMap<PathBuf, PathBuf>,
+    /// Real paths of the directories walked: none is walked twice, which also keeps links
+    /// between sibling directories from multiplying the walk.
+    visited: std::collections::HashSet<PathBuf>,
+    links: std::collections::BTreeSet<PathBuf>,
+    diags: Vec<Diagnostic>,
+    skipped: Vec<(PathBuf, NotInput)>,
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+impl Walk<'_> {
+    fn rel<'p>(&self, path: &'p Path) -> &'p Path {
+        path.strip_prefix(self.root).unwrap_or(path)
+    }
+
+    fn excluded(&self, path: &Path, real: &Path) -> bool {
+        // A link is no way around `--exclude`: the real path is checked too.
+        let real_rel = real.strip_prefix(self.real_root).ok();
+        self.exclude.iter().any(|x| {
+            if x.is_absolute() {
+                path.starts_with(x) || real.starts_with(x)
+            } else {
+                self.rel(path).starts_with(x) || real_rel.is_some_and(|r| r.starts_with(x))
+            }
+        })
+    }
+
+    /// Walks `start`, whose links are all resolved in `real`, without following links below it.
+    fn dir(&mut self, start: &Path, real: &Path) {
+        let mut visited = std::mem::take(&mut self.visited);
+        let mut skipped = Vec::new();
+        let walker = walkdir::WalkDir::new(start)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                if e.depth() == 0 {
+                    return true;
+                }
+                let path = e.path();
+                let real_path = real.join(path.strip_prefix(start).unwrap_or(path));
+                if e.file_name().to_string_lossy().starts_with('.')
+                    || self.excluded(path, &real_path)
+                {
+                    return false;
+                }
+                if !e.file_type().is_dir() {
+                    return true;
+                }
+                if let Some(why) = not_input(path) {
+                    skipped.push((path.to_path_buf(), why));
+                    return false;
+                }
+                visited.insert(real_path)
+            });
+        let mut found = Vec::new();
+        let mut links = Vec::new();
+        let mut diags = Vec::new();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e.path().unwrap_or(start);
+                    let rel = path.strip_prefix(self.root).unwrap_or(path).to_path_buf();
+                    diags.push(
+                        Diagnostic::error(
+                            "UnreadablePath",
+                            format!("cannot read {}: {e}", rel.display()),
+                        )
+                        .at(Some(Location::new(&rel, 1, 1)))
+                        .help("fix the permissions, or move it out of the tree"),
+                    );
+                    continue;
+                }
+            };
+            if entry.depth() > 0 && entry.path_is_symlink() {
+                links.push(entry.into_path());
+            } else if entry.file_type().is_file() && is_yaml(entry.path()) {
+                let path = entry.into_path();
+                let real_path = real.join(path.strip_prefix(start).unwrap_or(&path));
+                found.push((real_path, path));
+            }
+        }
+        self.visited = visited;
+        self.skipped.extend(skipped);
+        self.diags.extend(diags);
+        self.links.extend(links);
+        for (real_path, path) in found {
+            self.files.entry(real_path).or_insert(path);
+        }
+    }
+
+    /// Follows one link found by [`Walk::dir`]: a file is listed (once), a directory walked
+    /// (once), anything that leaves the tree or does not resolve skipped with a warning.
+    fn link(&mut self, link: &Path) {
+        let rel = self.rel(link).to_path_buf();
+        let target = std::fs::read_link(link)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        // No location: the report quotes the file at a location, and that is what was not read.
+        let skip = |message: String, help: &str| {
+            Diagnostic::warning("SymlinkSkipped", message).help(help.to_owned())
+        };
+        let real = match std::fs::canonicalize(link) {
+            Ok(r) => r,
+            Err(e) => {
+                // Only a link the walk would read is worth a word; a dangling `README` is not.
+                if is_yaml(link) {
+                    let why = if e.kind() == std::io::ErrorKind::NotFound {
+                        "which does not exist".to_owned()
+                    } else {
+                        format!("which cannot be resolved ({e})")
+                    };
+                    self.diags.push(skip(
+                        format!(
+                            "{} is a symbolic link to {target}, {why}: skipped",
+                            rel.display()
+                        ),
+                        "fix the link or remove it",
+                    ));
+                }
+                return;
+            }
+        };
+        let is_dir = real.is_dir();
+        if !real.starts_with(self.real_root) {
+            if is_yaml(link) || is_dir {
+                self.diags.push(skip(
+                    format!(
+                        "{} is a symbolic link to {}, outside the tree: skipped",
+                        rel.display(),
+                        real.display()
+                    ),
+                    "aimc reads only the tree it is given: copy the file into it, or run aimc on a directory that holds both",
+                ));
+            }
+            return;
+        }
+        if self.excluded(link, &real) {
+            return;
+        }
+        if !is_dir {
+            if is_yaml(link) && real.is_file() {
+                self.files.entry(real).or_insert_with(|| link.to_path_buf());
+            }
+            return;
+        }
+        let holder = link
+            .parent()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .unwrap_or_else(|| self.real_root.to_path_buf());
+        if holder.starts_with(&real) {
+            let dir = match real.strip_prefix(self.real_root) {
+                Ok(r) if r.as_os_str().is_empty() => "the tree's root".to_owned(),
+                Ok(r) => format!("{}/", r.display()),
+                Err(_) => real.display().to_string(),
+            };
+            self.diags.push(skip(
+                format!(
+                    "{} is a symbolic link to {dir}, which contains the link: a loop, skipped",
+                    rel.display()
+                ),
+                "remove the link; the directory it points to is read already",
+            ));
+            return;
+        }
+        // Already walked by its own path (or another link): its files are listed once.
+        if self.visited.contains(&real) {
+            return;
+        }
+        if let Some(why) = not_input(&real) {
+            self.skipped.push((link.to_path_buf(), why));
+            return;
+        }
+        self.visited.insert(real.clone());
+        self.dir(link, &real);
+    }
 }
 
 /// Why a directory inside the tree is not part of it.
@@ -369,6 +516,8 @@ pub fn thread_count() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+const WORKER_STACK: usize = 8 << 20;
+
 /// Maps `f` over `items` on all available cores, keeping the input order.
 pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = thread_count().min(items.len().max(1));
@@ -380,16 +529,22 @@ pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
     let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
-                        match next {
-                            Some((i, item)) => mine.push((i, f(item))),
-                            None => break mine,
+                // The main thread's 8 MiB rather than std's 2 MiB: the YAML span tree recurses
+                // once per nesting level, about 33 KiB a level in a debug build, and the parser
+                // allows 64 levels.
+                std::thread::Builder::new()
+                    .stack_size(WORKER_STACK)
+                    .spawn_scoped(scope, || {
+                        let mut mine = Vec::new();
+                        loop {
+                            let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                            match next {
+                                Some((i, item)) => mine.push((i, f(item))),
+                                None => break mine,
+                            }
                         }
-                    }
-                })
+                    })
+                    .unwrap_or_else(|e| panic!("cannot start a worker thread: {e}"))
             })
             .collect();
         workers
@@ -540,5 +695,47 @@ mod tests {
         );
         let all = find_files_except(dir.path(), &[PathBuf::from("."), PathBuf::new()]);
         assert_eq!(rel(all.expect("walk").0).len(), 3, "`.` excludes nothing");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_no_way_around_exclude() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("golden/v2")).expect("mkdir");
+        std::fs::write(dir.path().join("golden/v2/x.yaml"), NS).expect("write");
+        std::os::unix::fs::symlink("golden/v2", dir.path().join("current")).expect("symlink");
+        std::os::unix::fs::symlink("golden/v2/x.yaml", dir.path().join("x.yaml")).expect("symlink");
+        let (files, diags) =
+            find_files_except(dir.path(), &[PathBuf::from("golden")]).expect("walk");
+        assert!(files.is_empty(), "{files:?}");
+        assert!(diags.is_empty());
+    }
+
+    /// Two links to the same directory at every level would make 2^n paths; each directory is
+    /// walked once, under the first link that reaches it.
+    #[cfg(unix)]
+    #[test]
+    fn links_do_not_multiply_the_walk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let levels = 24;
+        for i in 0..levels {
+            let d = dir.path().join(format!(".chain/d{i}"));
+            std::fs::create_dir_all(&d).expect("mkdir");
+            std::fs::write(d.join("x.yaml"), NS).expect("write");
+            for l in ["l1", "l2"] {
+                std::os::unix::fs::symlink(format!("../d{}", i + 1), d.join(l)).expect("symlink");
+            }
+        }
+        std::fs::create_dir_all(dir.path().join(format!(".chain/d{levels}"))).expect("mkdir");
+        std::os::unix::fs::symlink(".chain/d0", dir.path().join("entry")).expect("symlink");
+        let (files, diags) = find_files(dir.path()).expect("walk");
+        assert_eq!(files.len(), levels, "{files:?}");
+        assert!(diags.is_empty(), "{diags:?}");
+        let deepest = dir
+            .path()
+            .join("entry")
+            .join("l1/".repeat(levels - 1))
+            .join("x.yaml");
+        assert!(files.contains(&deepest), "{files:?}");
     }
 }

@@ -19,8 +19,7 @@
 //!   struct (e.g. `TypeMeta`), which the view does not model.
 //! * Non-scalar results print like Go maps/slices (`map[k:v …]`, `[a b]`, nested nil as `<nil>`,
 //!   keys sorted). Go prints structs as `{…}` with pointer addresses, which is not reproducible.
-//! * Filters compare values by their JSON type; Go would reject pointer-typed fields. `=~` is not
-//!   supported (no regex engine) and reports an evaluation error.
+//! * Filters compare values by their JSON type; Go would reject pointer-typed fields.
 //! * Recursive descent (`..`) follows the view's shape, so inlined Go structs are not revisited.
 //! * Intermediate result lists (`MAX_VALUES`) and total evaluation steps (`MAX_WORK`) are capped
 //!   so hostile templates cannot exhaust memory or time; Go has no such caps, but only absurd
@@ -730,12 +729,16 @@ fn atoi_index(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("array index {s} is not a number"))
 }
 
-/// `^([^!<>=]+)([!<>=~]+)(.+?)$` with Go's leftmost-first backtracking preferences, in linear
+/// `^([^!<>=]+)([!<>=]+)(.+?)$` with Go's leftmost-first backtracking preferences, in linear
 /// time: group 1 is as long as possible, the operator as long as it can be while leaving text.
+///
+/// `~` is not an operator character upstream (client-go v0.34 `parser.go`): `@.a=~'x'` splits
+/// as `=` and `~'x'`, and the right side then fails to parse on the `~`. Copies of client-go
+/// with a `=~` regex operator are forks.
 fn split_filter(text: &str) -> Option<(&str, &str, &str)> {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    let is_op = |c: &u8| matches!(c, b'!' | b'<' | b'>' | b'=' | b'~');
+    let is_op = |c: &u8| matches!(c, b'!' | b'<' | b'>' | b'=');
     let first_bad = bytes
         .iter()
         .position(|c| matches!(c, b'!' | b'<' | b'>' | b'='))
@@ -1330,7 +1333,6 @@ fn compare(op: &str, left: &Val<'_>, right: &Val<'_>) -> Result<bool, String> {
         "!=" => go_equal(left, right).map(|eq| !eq),
         "<=" => go_less_equal(left, right),
         ">=" => go_less(left, right).map(|lt| !lt),
-        "=~" => Err("aimc does not support regular-expression filters (=~)".to_string()),
         _ => Err(format!("unrecognized filter operator {op}")),
     }
 }
@@ -2028,7 +2030,6 @@ mod tests {
         assert!(
             err("/{.spec.env[?(@.name==1)].value}").ends_with("incompatible types for comparison")
         );
-        assert!(err("/{.spec.env[?(@.name=~'A')].value}").ends_with("(=~)"));
         assert!(err("/{.spec.env[?(@.name==='A')].value}")
             .ends_with("unrecognized filter operator ==="));
         assert!(err("/{.spec.env[?(@.name=='A']}")
@@ -2039,6 +2040,40 @@ mod tests {
         assert_eq!(render("/{..serviceAccountName}"), Ok("/".to_string()));
         assert!(err("/{..name}").ends_with("jsonpath returned multiple results"));
         assert!(err("/{....name}").ends_with("invalid multiple recursive descent"));
+    }
+
+    /// client-go has no `=~`: the `~` reaches the lexer of the filter's right side, so the
+    /// template is rejected when parsed, before any data is looked at.
+    #[test]
+    fn regex_match_is_rejected_at_parse_time() {
+        let tilde = "unrecognized character in action: U+007E '~'";
+        assert_eq!(
+            parse_action(".metadata.labels[?(@.x=~\"a\")]", 0)
+                .err()
+                .as_deref(),
+            Some(tilde)
+        );
+        assert_eq!(
+            parse_action(".spec.env[?(@.name!~'A')]", 0)
+                .err()
+                .as_deref(),
+            Some(tilde)
+        );
+        assert_eq!(
+            err("/{.spec.env[?(@.name=~'A')].value}"),
+            format!(
+                "failed to evaluate route template \".spec.env[?(@.name=~'A')].value\": \
+                 invalid jsonpath expression: {tilde}"
+            )
+        );
+        // An empty list never runs the filter; the parse error comes first all the same.
+        assert_eq!(
+            err("/{.spec.imagePullSecrets[?(@.name=~'A')]}"),
+            format!(
+                "failed to evaluate route template \".spec.imagePullSecrets[?(@.name=~'A')]\": \
+                 invalid jsonpath expression: {tilde}"
+            )
+        );
     }
 
     #[test]
@@ -2104,7 +2139,8 @@ mod tests {
     #[test]
     fn parser_helpers() {
         assert_eq!(split_filter("@.a==\"x\""), Some(("@.a", "==", "\"x\"")));
-        assert_eq!(split_filter("@.a~~"), Some(("@.a", "~", "~")));
+        assert_eq!(split_filter("@.a~~"), None);
+        assert_eq!(split_filter("@.a=~'x'"), Some(("@.a", "=", "~'x'")));
         assert_eq!(split_filter("@.a=="), Some(("@.a", "=", "=")));
         assert_eq!(split_filter("@.a"), None);
         assert_eq!(split_filter("=x"), None);
