@@ -226,10 +226,14 @@ fn evaluate(compiled: &Compiled, value: &Value) -> Vec<ValidationError> {
     } else {
         Cow::Borrowed(value)
     };
-    match kube_cel::validate_compiled(&compiled.schema, &value, None) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors.into_vec(),
-    }
+    let Err(errors) = kube_cel::validate_compiled(&compiled.schema, &value, None) else {
+        return Vec::new();
+    };
+    // Gateway API v1.3 lists one filter rule twice at the same field; one report is enough.
+    let mut errors = errors.into_vec();
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert((e.field_path.clone(), e.rule.clone())));
+    errors
 }
 
 /// The CEL diagnostics of one input object: (rules it breaks, rules that could not be
@@ -421,16 +425,28 @@ mod tests {
         }
     }
 
-    /// Every hint is for a rule some CRD carries, so a renamed rule cannot lose its hint
+    fn rule_texts(schema: &CompiledSchema, out: &mut Vec<String>) {
+        out.extend(schema.validations.iter().flatten().map(|r| r.rule.rule.clone()));
+        let children = schema
+            .properties
+            .values()
+            .chain(schema.items.as_deref())
+            .chain(schema.additional_properties.as_deref());
+        for child in children {
+            rule_texts(child, out);
+        }
+    }
+
+    /// Every hint is for a rule some CRD carries, so a changed rule cannot lose its hint
     /// silently.
     #[test]
     fn every_hint_names_a_rule_of_the_crds() {
+        let mut rules = Vec::new();
+        for (_, _, compiled) in all() {
+            rule_texts(&compiled.as_ref().unwrap().schema, &mut rules);
+        }
         for (rule, _) in HINTS {
-            assert!(
-                CRDS.iter()
-                    .any(|(_, _, text)| text.contains(&format!("rule: {rule}"))),
-                "{rule}"
-            );
+            assert!(rules.iter().any(|r| r == rule), "{rule}");
         }
     }
 
