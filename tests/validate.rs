@@ -223,7 +223,9 @@ spec: {anything: [1, 2]}
         "{out}"
     );
     assert!(
-        out.contains("claim.yaml:5:16: error[SchemaViolation]: PersistentVolumeClaim spec.accessModes:"),
+        out.contains(
+            "claim.yaml:5:16: error[SchemaViolation]: PersistentVolumeClaim spec.accessModes:"
+        ),
         "{out}"
     );
     assert!(!out.contains("widget.yaml"), "{out}");

@@ -194,9 +194,9 @@ fn cells() -> &'static [OnceLock<Result<Compiled, String>>; VERSIONS.len()] {
 /// whose CRD carries no rule, or that aimc has no CRD for.
 pub fn compiled(api_version: &str, kind: &str) -> Option<&'static Result<Compiled, String>> {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let at = VERSIONS.iter().position(|(crd, v)| {
-        *v == version && CRDS[*crd].0 == group && CRDS[*crd].1 == kind
-    })?;
+    let at = VERSIONS
+        .iter()
+        .position(|(crd, v)| *v == version && CRDS[*crd].0 == group && CRDS[*crd].1 == kind)?;
     let (crd, version) = VERSIONS[at];
     Some(cells()[at].get_or_init(|| compile(crd, version)))
 }
@@ -426,7 +426,13 @@ mod tests {
     }
 
     fn rule_texts(schema: &CompiledSchema, out: &mut Vec<String>) {
-        out.extend(schema.validations.iter().flatten().map(|r| r.rule.rule.clone()));
+        out.extend(
+            schema
+                .validations
+                .iter()
+                .flatten()
+                .map(|r| r.rule.rule.clone()),
+        );
         let children = schema
             .properties
             .values()
@@ -500,7 +506,9 @@ mod tests {
         let errors = check_output(&route);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(
-            errors[0].starts_with("spec.rules[0].matches[0].path: value must be an absolute path and start with '/'"),
+            errors[0].starts_with(
+                "spec.rules[0].matches[0].path: value must be an absolute path and start with '/'"
+            ),
             "{errors:?}"
         );
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});

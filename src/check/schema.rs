@@ -164,13 +164,12 @@ pub fn validate_input(obj: &Object) -> Vec<Diagnostic> {
                     out.push(
                         Diagnostic::error(
                             SCHEMA_VIOLATION,
-                            format!(
-                                "{kind} {}: unknown field `{field}`",
-                                super::dotted(&at)
-                            ),
+                            format!("{kind} {}: unknown field `{field}`", super::dotted(&at)),
                         )
                         .at(Some(obj.loc(&at)))
-                        .help("remove the field or fix its spelling; its schema does not define it"),
+                        .help(
+                            "remove the field or fix its spelling; its schema does not define it",
+                        ),
                     );
                 }
             }
