@@ -155,23 +155,30 @@ fn errors(schema: &CompiledSchema, out: &mut Vec<String>) {
     }
 }
 
-fn compile(crd: usize, version: &str) -> Result<Compiled, String> {
+/// The `openAPIV3Schema` of one version of an embedded CRD.
+fn raw_schema(crd: usize, version: &str) -> Result<Value, String> {
     let (_, kind, text) = CRDS[crd];
     let docs = crate::load::yaml::parse_values(text)
         .map_err(|e| format!("the CRD of {kind} is not YAML: {}", e.message))?;
-    let root = docs
-        .iter()
-        .filter_map(|(_, _, v)| v.pointer("/spec/versions")?.as_array())
+    docs.into_iter()
+        .filter_map(|(_, _, mut v)| match v.pointer_mut("/spec/versions") {
+            Some(Value::Array(versions)) => Some(std::mem::take(versions)),
+            _ => None,
+        })
         .flatten()
         .find(|v| v.get("name").and_then(Value::as_str) == Some(version))
-        .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
-        .ok_or_else(|| format!("the CRD of {kind} has no schema for {version}"))?;
-    let schema = kube_cel::compile_schema(root);
+        .and_then(|mut v| v.pointer_mut("/schema/openAPIV3Schema").map(Value::take))
+        .ok_or_else(|| format!("the CRD of {kind} has no schema for {version}"))
+}
+
+fn compile(crd: usize, version: &str) -> Result<Compiled, String> {
+    let schema = kube_cel::compile_schema(&raw_schema(crd, version)?);
     let mut broken = Vec::new();
     errors(&schema, &mut broken);
     if !broken.is_empty() {
         return Err(format!(
-            "the CEL rules of {kind} {version} do not compile: {}",
+            "the CEL rules of {} {version} do not compile: {}",
+            CRDS[crd].1,
             broken.join("; ")
         ));
     }
