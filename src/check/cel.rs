@@ -13,7 +13,10 @@
 //!   skips them when given none; [`Compiled::transition`] counts them.
 //!
 //! Each CRD version is compiled once, on the first object of its kind, and kept for the
-//! process: compiling is milliseconds per CRD, evaluating microseconds per object.
+//! process: compiling takes milliseconds per CRD. Evaluating takes 10–80 µs per AIM object
+//! and 250–400 µs per HTTPRoute (`cargo bench --bench cel`): the `cel` crate under kube-cel
+//! copies a value deeply each time a rule reads `self`, and HTTPRoute's match-count rule
+//! reads it 48 times.
 
 use crate::api;
 use crate::diag::Diagnostic;
@@ -108,7 +111,7 @@ pub struct Compiled {
     schema: CompiledSchema,
     /// Rules compiled (every `x-kubernetes-validations` entry of the version).
     pub rules: usize,
-    /// Of those, transition rules, which are never evaluated (see the module documentation).
+    /// Of those, transition rules, which are not evaluated (see the module documentation).
     pub transition: usize,
 }
 
@@ -122,7 +125,9 @@ impl Compiled {
 fn count(schema: &CompiledSchema, rules: &mut usize, transition: &mut usize) {
     for rule in schema.validations.iter().flatten() {
         *rules += 1;
-        if rule.is_transition_rule {
+        // kube-cel, as the API server on a create, runs an `optionalOldSelf` rule with a
+        // null `oldSelf`; only the others are skipped.
+        if rule.is_transition_rule && rule.rule.optional_old_self != Some(true) {
             *transition += 1;
         }
     }
