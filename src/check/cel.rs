@@ -13,8 +13,8 @@
 //!   skips them when given none; [`Compiled::transition`] counts them.
 //!
 //! Each CRD version is compiled once, on the first object of its kind, and kept for the
-//! process: compiling takes milliseconds per CRD. Evaluating takes 10–80 µs per AIM object
-//! and 250–400 µs per HTTPRoute (`cargo bench --bench cel`): the `cel` crate under kube-cel
+//! process: compiling takes milliseconds per CRD. Evaluating takes 10–140 µs per AIM object
+//! and about 300 µs per HTTPRoute (`cargo bench --bench cel`): the `cel` crate under kube-cel
 //! copies a value deeply each time a rule reads `self`, and HTTPRoute's match-count rule
 //! reads it 48 times.
 
