@@ -211,4 +211,58 @@ fn secret_scope_is_checked_while_a_cluster_fact_is_missing() {
         )),
         "{hole}"
     );
+
+/// Objects of the kinds aimc renders are checked when written in the tree too, schema and
+/// CEL rules alike; kinds aimc has no schema for pass untouched.
+#[test]
+fn hand_written_routes_and_claims_are_checked_and_other_kinds_pass() {
+    let route = "apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: extra
+  namespace: ns
+spec:
+  parentRefs:
+    - name: gw
+  rules:
+    - matches:
+        - path:
+            type: PathPrefix
+            value: v1/chat
+      backendRefs:
+        - name: svc
+          port: 8000
+";
+    let claim = "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: weights, namespace: ns}
+spec:
+  accessModes: ReadWriteOnce
+  resources: {requests: {storage: 10Gi}}
+";
+    let other = "apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: ns}
+spec: {anything: [1, 2]}
+";
+    let dir = tree(&[
+        ("m.yaml", MODEL),
+        ("route.yaml", route),
+        ("claim.yaml", claim),
+        ("widget.yaml", other),
+    ]);
+    let d = dir.path().to_string_lossy().into_owned();
+    let (code, out) = validate(dir.path(), &[&d, "--inputs-only"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("route.yaml:12:13: error[CelViolation]: HTTPRoute spec.rules[0].matches[0].path: value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "claim.yaml:5:16: error[SchemaViolation]: PersistentVolumeClaim spec.accessModes:"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("widget.yaml"), "{out}");
 }

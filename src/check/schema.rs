@@ -1,10 +1,11 @@
 //! Validation against the JSON Schemas in `schemas/`: AIM inputs against the CRDs' schemas,
-//! rendered objects against KServe's, Gateway API's and Kubernetes' own.
+//! rendered objects, and the same kinds written in the tree, against KServe's, Gateway API's
+//! and Kubernetes' own.
 //!
 //! The schemas are compiled into the binary (`include_str!`), so validation reads no file at
 //! run time, and each set is compiled once, on first use.
 
-use crate::api::{self, AimKind};
+use crate::api;
 use crate::diag::Diagnostic;
 use crate::load::{yaml::Seg, Object};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -120,23 +121,25 @@ fn output_validators() -> &'static BTreeMap<(&'static str, &'static str), Compil
     })
 }
 
-/// Checks an AIM object (with CRD defaults applied, as the API server validates it) against
-/// its kind's schema. Objects of other groups pass.
+/// Checks an input object against its kind's schema: an AIM object (with CRD defaults
+/// applied, as the API server validates it) against its CRD's, an InferenceService,
+/// HTTPRoute, PersistentVolumeClaim or Job written in the tree against the schema its
+/// rendered twins answer to. Objects of other kinds pass.
 pub fn validate_input(obj: &Object) -> Vec<Diagnostic> {
-    if obj.key.api_version != api::AIM_API_VERSION {
-        return Vec::new();
-    }
-    let Some(kind) = AimKind::from_name(&obj.key.kind) else {
-        return Vec::new();
+    let (api_version, kind) = (obj.key.api_version.as_str(), obj.key.kind.as_str());
+    let compiled = if api_version == api::AIM_API_VERSION {
+        input_validators().get(kind)
+    } else {
+        output_validators().get(&(api_version, kind))
     };
-    let validator = match input_validators().get(kind.name()) {
+    let validator = match compiled {
         Some(Ok(v)) => v,
         Some(Err(e)) => return vec![internal_error(e).at(Some(obj.doc_loc()))],
         None => return Vec::new(),
     };
     // The API server drops a null field that its schema does not declare nullable before it
-    // validates (none of the AIM CRDs declares one nullable): `caching:` with no value is
-    // an absent field, not a type error.
+    // validates (none of the CRDs in schemas/ declares one nullable, and a built-in kind
+    // decodes null as absent): `caching:` with no value is an absent field, not a type error.
     let pruned;
     let instance = if api::has_prunable_null(&obj.value) {
         let mut copy = obj.value.clone();
@@ -161,23 +164,21 @@ pub fn validate_input(obj: &Object) -> Vec<Diagnostic> {
                     out.push(
                         Diagnostic::error(
                             SCHEMA_VIOLATION,
-                            format!(
-                                "{} {}: unknown field `{field}`",
-                                kind.name(),
-                                super::dotted(&at)
-                            ),
+                            format!("{kind} {}: unknown field `{field}`", super::dotted(&at)),
                         )
                         .at(Some(obj.loc(&at)))
-                        .help("remove the field or fix its spelling; the CRD does not define it"),
+                        .help(
+                            "remove the field or fix its spelling; its schema does not define it",
+                        ),
                     );
                 }
             }
             _ => {
                 let (what, help) = describe(&error);
                 let subject = if path.is_empty() {
-                    kind.name().to_owned()
+                    kind.to_owned()
                 } else {
-                    format!("{} {}", kind.name(), super::dotted(&path))
+                    format!("{kind} {}", super::dotted(&path))
                 };
                 out.push(
                     Diagnostic::error(SCHEMA_VIOLATION, format!("{subject}: {what}"))
@@ -241,7 +242,8 @@ fn internal_error(e: &str) -> Diagnostic {
 }
 
 /// A JSON pointer (`/spec/foo/0/bar`) as path segments. Numeric tokens are list indices:
-/// the pointer comes from the instance, and no AIM field is a map with numeric keys.
+/// the pointer comes from the instance, and no AIM field is a map with numeric keys (in a
+/// hand-written object, a numeric label key is then located at its map instead).
 fn segments(pointer: &str) -> Vec<Seg> {
     pointer
         .split('/')
@@ -398,7 +400,7 @@ mod tests {
         for (key, compiled) in output_validators() {
             assert!(compiled.is_ok(), "{key:?}: {:?}", compiled.as_ref().err());
         }
-        assert_eq!(input_validators().len(), AimKind::ALL.len());
+        assert_eq!(input_validators().len(), api::AimKind::ALL.len());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! A CRD's `openAPIV3Schema` is OpenAPI 3.0 with Kubernetes extensions, which a JSON Schema
 //! validator reads differently from the API server. [`generate`] rewrites it so that a plain
 //! validator accepts and rejects what the API server would (short of CEL, which
-//! `check::cel` re-implements):
+//! `check::cel` evaluates with kube-cel):
 //!
 //! - `nullable: true` adds `null` to the allowed types (and to `enum`);
 //! - `x-kubernetes-int-or-string: true` becomes `anyOf: [integer, string]`;

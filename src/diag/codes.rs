@@ -158,16 +158,16 @@ const GROUPS: &[Group] = &[
     },
     Group {
         severity: Error,
-        when: "(`validate`) An AIM object the API server would reject: its CRD's schema (enum, pattern, minimum, required, unknown field) or one of its CEL rules.",
+        when: "(`validate`) An object the API server would reject (an AIM object, or an InferenceService, HTTPRoute, PersistentVolumeClaim or Job written in the tree): its schema (enum, pattern, minimum, required, unknown field) or one of its CRD's CEL rules.",
         codes: &[
-            ("SchemaViolation", "An AIM object that fails its CRD's schema"),
-            ("CelViolation", "An AIM object that fails one of its CRD's CEL rules"),
+            ("SchemaViolation", "An input object that fails its schema"),
+            ("CelViolation", "An input object that fails one of its CRD's CEL rules"),
         ],
     },
     Group {
         severity: Error,
-        when: "(`validate`) A rendered object that fails its KServe, Gateway API or core schema: an aimc bug.",
-        codes: &[("OutputSchemaViolation", "A rendered object that fails its schema")],
+        when: "(`validate`) A rendered object that fails its KServe, Gateway API or core schema, or a CEL rule of its CRD: an aimc bug.",
+        codes: &[("OutputSchemaViolation", "A rendered object that fails its schema or a CEL rule of its CRD")],
     },
     Group {
         severity: Error,
