@@ -211,6 +211,7 @@ fn secret_scope_is_checked_while_a_cluster_fact_is_missing() {
         )),
         "{hole}"
     );
+}
 
 /// Objects of the kinds aimc renders are checked when written in the tree too, schema and
 /// CEL rules alike; kinds aimc has no schema for pass untouched.
