@@ -266,4 +266,17 @@ spec: {anything: [1, 2]}
         "{out}"
     );
     assert!(!out.contains("widget.yaml"), "{out}");
+
+    // Named as pre-commit names them: the route-only and claim-only files are still checked.
+    let (code, out) = validate(dir.path(), &["route.yaml", "claim.yaml", "widget.yaml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("route.yaml:12:13: error[CelViolation]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("claim.yaml:5:16: error[SchemaViolation]"),
+        "{out}"
+    );
+    assert!(!out.contains("widget.yaml"), "{out}");
 }

@@ -194,8 +194,10 @@ pub fn run(args: &ValidateArgs) -> u8 {
     }
 }
 
-/// The diagnostics located in `files` (relative to `root`) that hold an AIM object:
-/// pre-commit passes every changed YAML file, and those without AIM objects are not ours.
+/// The diagnostics located in `files` (relative to `root`): all of them for files that hold
+/// an AIM object, and schema and CEL violations for the others (a hand-written HTTPRoute or
+/// PVC). pre-commit passes every changed YAML file; the rest of a file without AIM objects
+/// (a CI config, a chart) is not ours.
 fn of_files(diags: Vec<Diagnostic>, root: &Path, files: &[PathBuf]) -> Vec<Diagnostic> {
     let aim_files: Vec<&PathBuf> = files
         .iter()
@@ -206,9 +208,11 @@ fn of_files(diags: Vec<Diagnostic>, root: &Path, files: &[PathBuf]) -> Vec<Diagn
     diags
         .into_iter()
         .filter(|d| {
-            d.location
-                .as_ref()
-                .is_some_and(|l| aim_files.iter().any(|f| **f == l.file))
+            d.location.as_ref().is_some_and(|l| {
+                aim_files.iter().any(|f| **f == l.file)
+                    || (matches!(d.code, "SchemaViolation" | "CelViolation")
+                        && files.contains(&l.file))
+            })
         })
         .collect()
 }
