@@ -227,6 +227,26 @@ fn a_closed_pipe_is_never_a_crash() {
     }
 }
 
+#[test]
+fn a_closed_stderr_is_never_a_crash() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    // multi-tenant warns (SecretNotFound): render writes diagnostics to stderr.
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aimc"));
+    cmd.current_dir(examples())
+        .args(["render", "--strict", "multi-tenant"])
+        .stderr(writer);
+    for t in TWINS {
+        cmd.env_remove(t);
+    }
+    let out = cmd.output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the strict render still fails, quietly"
+    );
+}
+
 /// A monorepo as pre-commit sees it: one git repository, a project per cluster.
 fn monorepo() -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");

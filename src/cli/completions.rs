@@ -97,13 +97,13 @@ pub fn man(args: &ManArgs) -> u8 {
 
 fn write_pages(dir: &Path) -> u8 {
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("aimc: cannot create {}: {e}", dir.display());
+        super::io::error(format_args!("cannot create {}: {e}", dir.display()));
         return exit::USAGE_OR_IO;
     }
     for (name, page) in man_pages() {
         let path = dir.join(name);
         if let Err(e) = std::fs::write(&path, page) {
-            eprintln!("aimc: cannot write {}: {e}", path.display());
+            super::io::error(format_args!("cannot write {}: {e}", path.display()));
             return exit::USAGE_OR_IO;
         }
     }
@@ -114,7 +114,7 @@ fn write_stdout(bytes: &[u8]) -> u8 {
     match super::io::stdout(bytes) {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("aimc: cannot write output: {e}");
+            super::io::error(format_args!("cannot write output: {e}"));
             exit::USAGE_OR_IO
         }
     }

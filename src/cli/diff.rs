@@ -102,7 +102,7 @@ pub fn run(args: &DiffArgs) -> u8 {
         Ok(true) => Found::Differences,
         Ok(false) => Found::Same,
         Err(message) => {
-            eprintln!("aimc: {message}");
+            super::io::error(format_args!("{message}"));
             Found::Error
         }
     };
@@ -184,7 +184,7 @@ fn against_golden(args: &DiffArgs, golden: &Path, report: &Report) -> Result<boo
         let (old, diags) = objects::parse_files(&files, golden);
         // Broken goldens (a merge conflict, say) are what an update repairs.
         if !diags.is_empty() && !args.update {
-            eprint!("{}", diag::render_text(&diags, None));
+            super::io::stderr(&diag::render_text(&diags, None));
             return Err(format!(
                 "{} error(s) in the golden directory {}",
                 diags.len(),
@@ -192,11 +192,11 @@ fn against_golden(args: &DiffArgs, golden: &Path, report: &Report) -> Result<boo
             ));
         }
         if !diags.is_empty() {
-            eprintln!(
-                "aimc: {} invalid document(s) in {} are replaced",
+            super::io::error(format_args!(
+                "{} invalid document(s) in {} are replaced",
                 diags.len(),
                 golden.display()
-            );
+            ));
         }
         old
     } else {
@@ -211,7 +211,11 @@ fn against_golden(args: &DiffArgs, golden: &Path, report: &Report) -> Result<boo
     if args.update {
         golden::replace_dir(golden, &files)
             .map_err(|e| format!("cannot update {}: {e}", golden.display()))?;
-        eprintln!("aimc: updated {} ({} files)", golden.display(), files.len());
+        super::io::stderr(&format!(
+            "aimc: updated {} ({} files)\n",
+            golden.display(),
+            files.len()
+        ));
         return Ok(false);
     }
     Ok(!cmp.is_empty())
@@ -258,7 +262,7 @@ fn against_base(args: &DiffArgs, rev: &str, report: &Report) -> Result<bool, Str
             None => {
                 // The old tree's warnings are not this change's business; its errors are.
                 let shown = base_locations(outcome.diagnostics, &root, rev, &prefix);
-                eprint!("{}", diag::render_text(&shown, None));
+                super::io::stderr(&diag::render_text(&shown, None));
                 return Err(format!(
                     "the tree at {rev} does not render; nothing to compare"
                 ));
@@ -366,7 +370,7 @@ fn base_locations(diags: Vec<Diagnostic>, root: &Path, rev: &str, prefix: &str) 
 /// Renders `dir`, printing its diagnostics; `Err` when it has errors.
 fn render(dir: &Path, flags: &RenderFlags) -> Result<Vec<Value>, String> {
     let outcome = render_tree(dir, flags).map_err(|e| format!("cannot read {e}"))?;
-    eprint!("{}", diag::render_text(&outcome.diagnostics, Some(dir)));
+    super::io::stderr(&diag::render_text(&outcome.diagnostics, Some(dir)));
     outcome.objects.ok_or_else(|| {
         let n = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
         format!("{n} error(s); nothing to compare")

@@ -35,13 +35,13 @@ pub fn run(args: &ExplainArgs) -> u8 {
     let mut loaded = match load::load_dir(&args.dir, &opts) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("aimc: cannot read {e}");
+            super::io::error(format_args!("cannot read {e}"));
             return exit::USAGE_OR_IO;
         }
     };
     let mut diags = std::mem::take(&mut loaded.diagnostics);
     if diags.has_errors() {
-        eprint!("{}", diag::render_text(&diags.finish(), Some(&args.dir)));
+        super::io::stderr(&diag::render_text(&diags.finish(), Some(&args.dir)));
         return exit::INPUT_ERROR;
     }
     diags.extend(resolve::sources::expand(&mut loaded.index, &loaded.lock));
@@ -65,7 +65,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
             }
         },
         Err(why) => {
-            eprintln!("aimc explain: {why}");
+            super::io::stderr(&format!("aimc explain: {why}\n"));
             exit::INPUT_ERROR
         }
     }

@@ -267,16 +267,16 @@ pub fn run(args: &RenderArgs) -> u8 {
     let loaded = match load::load_dir(&args.dir, &load_options(&args.flags)) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("aimc: cannot read {e}");
+            super::io::error(format_args!("cannot read {e}"));
             return exit::USAGE_OR_IO;
         }
     };
     let outcome = render_documents(loaded, &args.flags, args.format);
     let root = Some(args.dir.as_path());
-    eprint!("{}", diag::render_text(&outcome.diagnostics, root));
+    super::io::stderr(&diag::render_text(&outcome.diagnostics, root));
     let Some(docs) = outcome.objects else {
         let n = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
-        eprintln!("aimc: {n} error(s); nothing rendered");
+        super::io::error(format_args!("{n} error(s); nothing rendered"));
         return exit::INPUT_ERROR;
     };
     let code = match &args.output {
@@ -292,7 +292,7 @@ fn write_stdout(docs: &[Doc], format: Format) -> u8 {
     match super::io::ignore_broken_pipe(written) {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("aimc: cannot write output: {e}");
+            super::io::error(format_args!("cannot write output: {e}"));
             exit::USAGE_OR_IO
         }
     }
