@@ -2,6 +2,8 @@
 //! the way the repo-server's sidecar runs it — in the app's directory, with nothing but the
 //! plugin environment, no stdin, and plugin.yaml's generate command.
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -42,24 +44,11 @@ fn generate_argv() -> Vec<String> {
     argv
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("readable") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
-}
-
 /// The example copied into a fresh directory, as the cmp-server unpacks an app's tarball.
 fn app(example: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("repo").join("apps").join(example);
-    copy_tree(&root().join("examples").join(example), &dir);
+    common::copy_tree(&root().join("examples").join(example), &dir);
     (tmp, dir)
 }
 

@@ -123,14 +123,21 @@ impl Compiled {
 }
 
 fn count(schema: &CompiledSchema, rules: &mut usize, transition: &mut usize) {
-    for rule in schema.validations.iter().flatten() {
-        *rules += 1;
-        // kube-cel, as the API server on a create, runs an `optionalOldSelf` rule with a
-        // null `oldSelf`; only the others are skipped.
-        if rule.is_transition_rule && rule.rule.optional_old_self != Some(true) {
-            *transition += 1;
+    walk(schema, &mut |s| {
+        for rule in s.validations.iter().flatten() {
+            *rules += 1;
+            // kube-cel, as the API server on a create, runs an `optionalOldSelf` rule with a
+            // null `oldSelf`; only the others are skipped.
+            if rule.is_transition_rule && rule.rule.optional_old_self != Some(true) {
+                *transition += 1;
+            }
         }
-    }
+    });
+}
+
+/// Calls `f` on `schema` and every schema below it.
+fn walk(schema: &CompiledSchema, f: &mut impl FnMut(&CompiledSchema)) {
+    f(schema);
     let children = schema
         .properties
         .values()
@@ -140,24 +147,15 @@ fn count(schema: &CompiledSchema, rules: &mut usize, transition: &mut usize) {
         .chain(&schema.one_of)
         .chain(&schema.any_of);
     for child in children {
-        count(child, rules, transition);
+        walk(child, f);
     }
 }
 
 /// Every compilation error in the tree, as text.
 fn errors(schema: &CompiledSchema, out: &mut Vec<String>) {
-    out.extend(schema.compilation_errors().iter().map(|e| e.to_string()));
-    let children = schema
-        .properties
-        .values()
-        .chain(schema.items.as_deref())
-        .chain(schema.additional_properties.as_deref())
-        .chain(&schema.all_of)
-        .chain(&schema.one_of)
-        .chain(&schema.any_of);
-    for child in children {
-        errors(child, out);
-    }
+    walk(schema, &mut |s| {
+        out.extend(s.compilation_errors().iter().map(|e| e.to_string()))
+    });
 }
 
 /// The `openAPIV3Schema` of one version of an embedded CRD.
