@@ -13,6 +13,7 @@ pub mod emit;
 pub mod explain;
 pub mod golden;
 pub mod load;
+pub mod lock;
 pub mod naming;
 pub mod process;
 pub mod render;

@@ -1,0 +1,11 @@
+//! `aimc lock`: the one command that goes online (lock.md). It fills `aim.lock.yaml` with the
+//! facts the resolver reports as needs, and writes nothing else.
+//!
+//! Everything but the clients is always built: needs, merge, prune, the file's one writer,
+//! the cluster-export import and `--check --offline`. The clients (HTTP, registry, S3, Hub)
+//! sit behind the default-on `online` feature, so a render-only build (the Argo CD sidecar
+//! image) leaves the network out.
+
+pub mod error;
+
+pub use error::FetchError;
