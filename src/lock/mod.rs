@@ -7,5 +7,7 @@
 //! image) leaves the network out.
 
 pub mod error;
+pub mod fetch;
 
 pub use error::FetchError;
+pub use fetch::{Fetch, ImageConfig, S3Usage};

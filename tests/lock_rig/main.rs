@@ -5,3 +5,12 @@
 //! line saying these tests did not run.
 
 mod rig;
+
+/// The keychain files the rig writes exist: every keychain test below reads them.
+#[test]
+fn rig_writes_its_keychain_files() {
+    let Some(rig) = rig::rig() else { return };
+    for key in ["RIG_DOCKER_CONFIG", "RIG_REGISTRY_AUTH_FILE"] {
+        assert!(rig.path(key).exists(), "{key}={}", rig.get(key));
+    }
+}
