@@ -1,21 +1,131 @@
-//! `aim.lock.yaml`: facts only a cluster or a registry knows (offline.md "Inputs"). A user
-//! fills it from a live cluster or by hand; aimc never fetches anything.
+//! `aim.lock.yaml`: facts only a cluster or a registry knows (offline.md "Inputs"). `aimc lock`
+//! fills it (src/lock); every other command only reads it.
+//!
+//! Every lookup the resolver makes goes through a method here that names the fact as a
+//! [`Need`]. With a [`Ledger`] switched on (`aimc lock`), those needs are recorded, hit or
+//! miss: the misses are what to fetch, the hits what to keep, everything else is pruned.
 
 use super::index::path_segments;
 use crate::api::aim::{ImageMetadata, ModelSource};
 use crate::diag::{Diagnostic, Diagnostics, Location};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Mutex;
+
+/// The only `lockVersion` this aimc reads and writes.
+pub const LOCK_VERSION: u32 = 1;
+
+/// One fact the tree needs from outside it, named by its lock-file key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Need {
+    /// `registryListings.<source>`: every image of an AIMClusterModelSource's wildcard or
+    /// untagged filters.
+    Listing { source: String },
+    /// `images.<reference>`: a model's image labels.
+    Image { reference: String },
+    /// `sizes.<uri>`: a source's size; `endpoint` is the `AWS_ENDPOINT_URL` the operator's
+    /// check-size Job would see (plain env values only).
+    Size {
+        uri: String,
+        endpoint: Option<String>,
+    },
+    /// `discovery[namespace, template]`: a template's discovery result.
+    Discovery {
+        namespace: Option<String>,
+        template: String,
+    },
+    /// `uids.<key>`: an object's UID (`<Kind>/<namespace>/<name>`).
+    Uid { key: String },
+}
+
+/// The needs a resolution asked the lock for, when recording (`aimc lock`); nothing and no
+/// cost otherwise. Lookups happen on several threads, hence the mutex.
+#[derive(Debug, Default)]
+pub struct Ledger(Option<Mutex<BTreeSet<Need>>>);
+
+impl Ledger {
+    pub fn recording() -> Self {
+        Ledger(Some(Mutex::new(BTreeSet::new())))
+    }
+    fn record(&self, need: impl FnOnce() -> Need) {
+        if let Some(m) = &self.0 {
+            let need = need();
+            match m.lock() {
+                Ok(mut set) => set.insert(need),
+                Err(poisoned) => poisoned.into_inner().insert(need),
+            };
+        }
+    }
+    /// Every need recorded so far, sorted.
+    pub fn needs(&self) -> BTreeSet<Need> {
+        match &self.0 {
+            Some(m) => match m.lock() {
+                Ok(set) => set.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            },
+            None => BTreeSet::new(),
+        }
+    }
+}
+
+/// A copy records into a ledger of its own: two resolutions never share one.
+impl Clone for Ledger {
+    fn clone(&self) -> Self {
+        match self.0 {
+            Some(_) => Ledger::recording(),
+            None => Ledger::default(),
+        }
+    }
+}
+
+/// Whether a lookup was recorded says nothing about the facts: locks compare by content.
+impl PartialEq for Ledger {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// An `images` entry: the `status.imageMetadata` the operator would write, plus the manifest
+/// digest it was read from (absent when the entry came from a cluster export or by hand).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LockedImage {
+    pub digest: Option<String>,
+    pub metadata: ImageMetadata,
+}
+
+/// By hand: `ImageMetadata` denies unknown fields (it is also a CRD field, where `digest`
+/// is unknown), so `digest` is taken out before the rest is read.
+impl<'de> Deserialize<'de> for LockedImage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let digest = match map.remove("digest") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "digest: expected a string like sha256:<64 hex>, found {other}"
+                )))
+            }
+        };
+        let metadata = serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(D::Error::custom)?;
+        Ok(LockedImage { digest, metadata })
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Lock {
+    /// The file format's version: [`LOCK_VERSION`]. Hand-written files may leave it out.
+    #[serde(default)]
+    pub lock_version: Option<u32>,
     /// Image metadata (the AIM labels of an image), by image reference as written in
     /// `spec.image` / `model.image`.
     #[serde(default)]
-    pub images: BTreeMap<String, ImageMetadata>,
+    pub images: BTreeMap<String, LockedImage>,
     /// Template discovery results, for templates without `spec.modelSources`.
     #[serde(default)]
     pub discovery: Vec<Discovery>,
@@ -32,61 +142,68 @@ pub struct Lock {
     /// Where each discovery entry is written (line, column), for stale-entry warnings.
     #[serde(skip)]
     pub discovery_positions: Vec<(u32, u32)>,
+    /// What the resolver asked for (`aimc lock` only).
+    #[serde(skip)]
+    pub ledger: Ledger,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListedImage {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub registry: String,
     pub repository: String,
     pub tag: String,
 }
 
 /// What the discovery dry-run of one template reported.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Discovery {
     /// Template name; with `namespace` for an AIMServiceTemplate, without for a cluster one.
     pub template: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// [`spec_hash`] of the template spec the entry was taken from; a mismatch is stale.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_hash: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub model_sources: Vec<ModelSource>,
     /// Required: discovery always reports a profile, and the GPU count comes from it.
     pub profile: DiscoveredProfile,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DiscoveredProfile {
     #[serde(default)]
     pub metadata: ProfileMetadata,
     /// Kept for completeness; the operator never injects these into the InferenceService.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_args: Option<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env_vars: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProfileMetadata {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub engine: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub gpu: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub gpu_count: i32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub metric: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub precision: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub r#type: String,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 /// The discovery spec hash (cache-model.md §4.6): first 8 bytes of
@@ -120,6 +237,42 @@ pub fn spec_hash(
 }
 
 impl Lock {
+    /// A model image's metadata, recorded as needed.
+    pub fn image(&self, reference: &str) -> Option<&ImageMetadata> {
+        self.ledger.record(|| Need::Image {
+            reference: reference.to_owned(),
+        });
+        self.images.get(reference).map(|i| &i.metadata)
+    }
+
+    /// A source's size in bytes (zero counts as unknown), recorded as needed.
+    pub fn size(&self, uri: &str, endpoint: Option<&str>) -> Option<i64> {
+        self.ledger.record(|| Need::Size {
+            uri: uri.to_owned(),
+            endpoint: endpoint.map(str::to_owned),
+        });
+        self.sizes
+            .get(uri)
+            .map(crate::api::quantity::Quantity::value)
+            .filter(|v| *v != 0)
+    }
+
+    /// A model source's registry listing, recorded as needed.
+    pub fn listing(&self, source: &str) -> Option<&[ListedImage]> {
+        self.ledger.record(|| Need::Listing {
+            source: source.to_owned(),
+        });
+        self.registry_listings.get(source).map(Vec::as_slice)
+    }
+
+    /// An object's UID by lock key, recorded as needed.
+    pub fn uid(&self, key: &str) -> Option<&str> {
+        self.ledger.record(|| Need::Uid {
+            key: key.to_owned(),
+        });
+        self.uids.get(key).map(String::as_str)
+    }
+
     pub fn parse(rel: &Path, text: &str, diags: &mut Diagnostics) -> Lock {
         let docs = super::parse_documents(rel, text, diags);
         let Some(doc) = docs.first() else {
@@ -137,6 +290,18 @@ impl Lock {
         };
         match serde_path_to_error::deserialize::<_, Lock>(&json) {
             Ok(mut l) => {
+                if let Some(v) = l.lock_version.filter(|v| *v != LOCK_VERSION) {
+                    let node = doc.locate(&["lockVersion".into()]);
+                    diags.push(
+                        Diagnostic::error(
+                            "InvalidLockFile",
+                            format!("aim.lock.yaml: lockVersion {v} is not one this aimc reads (it reads {LOCK_VERSION})"),
+                        )
+                        .at(Some(Location::new(rel, node.line, node.col)))
+                        .help("use the aimc that wrote the file, or rewrite it with `aimc lock`"),
+                    );
+                    return Lock::default();
+                }
                 l.discovery_positions = (0..l.discovery.len())
                     .map(|i| {
                         let n = doc.locate(&["discovery".into(), super::yaml::Seg::Index(i)]);
@@ -151,14 +316,19 @@ impl Lock {
                 diags.push(
                     Diagnostic::error("InvalidLockFile", format!("aim.lock.yaml: {}: {}", e.path(), e.inner()))
                         .at(Some(Location::new(rel, node.line, node.col)))
-                        .help("known keys: images, discovery, sizes, registryListings, uids (see the README)"),
+                        .help("known keys: lockVersion, images, discovery, sizes, registryListings, uids (see the README)"),
                 );
                 Lock::default()
             }
         }
     }
 
+    /// The discovery result of a template, recorded as needed.
     pub fn discovery_for(&self, namespace: Option<&str>, template: &str) -> Option<&Discovery> {
+        self.ledger.record(|| Need::Discovery {
+            namespace: namespace.map(str::to_owned),
+            template: template.to_owned(),
+        });
         self.discovery
             .iter()
             .find(|d| d.template == template && d.namespace.as_deref() == namespace)

@@ -8,6 +8,8 @@
 
 pub mod error;
 pub mod fetch;
+pub mod labels;
+pub mod write;
 
 pub use error::FetchError;
 pub use fetch::{Fetch, ImageConfig, S3Usage};

@@ -99,12 +99,21 @@ impl Artifact {
             .as_ref()
             .map(Quantity::value)
             .filter(|v| *v != 0)
-            .or_else(|| {
-                lock.sizes
-                    .get(&self.spec.source_uri)
-                    .map(Quantity::value)
-                    .filter(|v| *v != 0)
-            })
+            .or_else(|| lock.size(&self.spec.source_uri, self.s3_endpoint().as_deref()))
+    }
+
+    /// The `AWS_ENDPOINT_URL` the operator's check-size Job would get, when an `s3://` source
+    /// sets it as a plain value (a secret's value is unknown offline).
+    fn s3_endpoint(&self) -> Option<String> {
+        if !self.spec.source_uri.starts_with("s3://") {
+            return None;
+        }
+        download_env(self, None)
+            .into_iter()
+            .rev()
+            .find(|e| e.name == "AWS_ENDPOINT_URL")
+            .and_then(|e| e.value)
+            .filter(|v| !v.is_empty())
     }
 }
 

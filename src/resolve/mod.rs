@@ -59,6 +59,11 @@ pub struct Plan<'a> {
     pub caching: cache::CachingPlan,
     pub inventory: Option<Inventory>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Indices of `lock.discovery` entries whose template is gone or changed.
+    pub stale_discovery: Vec<usize>,
+    /// `(namespace, template)` → current spec hash, for the discovery results asked for
+    /// (`aimc lock` only; empty otherwise).
+    pub discovery_hashes: BTreeMap<(Option<String>, String), String>,
 }
 
 fn service_spec(obj: &Object) -> Option<&ServiceSpec> {
@@ -249,7 +254,7 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
         plans.push(plan);
         diags.extend(d);
     }
-    check_lock(index, lock, &catalog, &created, &mut diags);
+    let stale_discovery = check_lock(index, lock, &catalog, &created, &mut diags);
     let memo: ConfigMemo = Default::default();
     let config_of = |ns: &str, name: &str| -> Option<Arc<MergedConfig>> {
         let key = (ns.to_owned(), name.to_owned());
@@ -274,7 +279,10 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
     let caching = cache::plan(&inputs, &plans, &mut diags);
     secrets::check(index, config, &plans, &caching, &mut diags);
     let generated_templates = catalog.generated().cloned().collect();
+    let discovery_hashes = discovery_hashes(index, lock, &catalog, &created);
     Plan {
+        stale_discovery,
+        discovery_hashes,
         services: plans,
         created_models: created,
         generated_templates,
@@ -285,23 +293,22 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
 }
 
 /// Lock-file discovery entries for templates that no longer exist or whose spec changed
-/// since the entry was taken (cache-model.md §4.6 spec hash) are stale.
+/// since the entry was taken (cache-model.md §4.6 spec hash) are stale. Returns their
+/// indices in `lock.discovery`.
 fn check_lock(
     index: &Index,
     lock: &Lock,
     catalog: &Catalog,
     created: &[CreatedModel],
     diags: &mut Vec<Diagnostic>,
-) {
-    use template::Scope;
+) -> Vec<usize> {
+    let mut stale = Vec::new();
     for (i, d) in lock.discovery.iter().enumerate() {
         let (line, col) = lock.discovery_positions.get(i).copied().unwrap_or((1, 1));
         let at = Some(Location::new(crate::load::LOCK_FILE, line, col));
-        let scope = match &d.namespace {
-            Some(ns) => Scope::Namespace(ns.clone()),
-            None => Scope::Cluster,
-        };
-        let Some(t) = catalog.get(&scope, &d.template) else {
+        let Some(t) = catalog.get(&template::Scope::of(d.namespace.as_deref()), &d.template)
+        else {
+            stale.push(i);
             diags.push(
                 Diagnostic::warning(
                     "StaleLockEntry",
@@ -311,46 +318,83 @@ fn check_lock(
                     ),
                 )
                 .at(at)
-                .help("remove the entry, or fix its template name and namespace"),
+                .help("remove the entry, or fix its template name and namespace (`aimc lock` prunes it)"),
             );
             continue;
         };
         let Some(want) = &d.spec_hash else { continue };
-        let image = match &scope {
-            Scope::Namespace(ns) => index
-                .aim(AimKind::Model, Some(ns), &t.spec.model_name)
-                .and_then(model::model_spec)
-                .map(|m| m.image.clone())
-                .or_else(|| {
-                    created
-                        .iter()
-                        .find(|c| &c.namespace == ns && c.name == t.spec.model_name)
-                        .map(|c| c.spec.image.clone())
-                }),
-            Scope::Cluster => index
-                .aim(AimKind::ClusterModel, None, &t.spec.model_name)
-                .and_then(model::model_spec)
-                .map(|m| m.image.clone()),
+        let Some(got) = template_spec_hash(index, t, created) else {
+            continue;
         };
-        let Some(image) = image else { continue };
-        let gpu = t.spec.hardware.as_ref().and_then(|h| h.gpu.as_ref());
-        let got = crate::load::lock::spec_hash(
-            &t.spec.model_name,
-            &image,
-            t.spec.metric.as_deref().unwrap_or(""),
-            t.spec.precision.as_deref().unwrap_or(""),
-            gpu.map(|g| g.model()).unwrap_or(""),
-            gpu.map(|g| g.requests()).unwrap_or(0),
-            t.spec.profile_id.as_deref().unwrap_or(""),
-        );
         if &got != want {
+            stale.push(i);
             diags.push(
                 Diagnostic::warning("StaleLockEntry", format!("discovery entry for template {:?} was taken from a different spec (specHash {want}, now {got})", d.template))
                     .at(at)
-                    .help("re-export the template's discovery result from the cluster, or update specHash after checking it"),
+                    .help("re-export the template's discovery result from the cluster (`aimc lock --from-cluster`), or update specHash after checking it"),
             );
         }
     }
+    stale
+}
+
+/// The discovery spec hash (cache-model.md §4.6) of a template as the tree now has it, or
+/// `None` when its model's image is unknown.
+fn template_spec_hash(index: &Index, t: &Template, created: &[CreatedModel]) -> Option<String> {
+    use template::Scope;
+    let image = match &t.scope {
+        Scope::Namespace(ns) => index
+            .aim(AimKind::Model, Some(ns), &t.spec.model_name)
+            .and_then(model::model_spec)
+            .map(|m| m.image.clone())
+            .or_else(|| {
+                created
+                    .iter()
+                    .find(|c| &c.namespace == ns && c.name == t.spec.model_name)
+                    .map(|c| c.spec.image.clone())
+            }),
+        Scope::Cluster => index
+            .aim(AimKind::ClusterModel, None, &t.spec.model_name)
+            .and_then(model::model_spec)
+            .map(|m| m.image.clone()),
+    }?;
+    let gpu = t.spec.hardware.as_ref().and_then(|h| h.gpu.as_ref());
+    Some(crate::load::lock::spec_hash(
+        &t.spec.model_name,
+        &image,
+        t.spec.metric.as_deref().unwrap_or(""),
+        t.spec.precision.as_deref().unwrap_or(""),
+        gpu.map(|g| g.model()).unwrap_or(""),
+        gpu.map(|g| g.requests()).unwrap_or(0),
+        t.spec.profile_id.as_deref().unwrap_or(""),
+    ))
+}
+
+/// The current spec hash of every template whose discovery result the resolution asked
+/// for: what a cluster export's `status.discovery.specHash` must match. Only computed while
+/// the lock records its needs (`aimc lock`).
+fn discovery_hashes(
+    index: &Index,
+    lock: &Lock,
+    catalog: &Catalog,
+    created: &[CreatedModel],
+) -> BTreeMap<(Option<String>, String), String> {
+    use crate::load::lock::Need;
+    lock.ledger
+        .needs()
+        .into_iter()
+        .filter_map(|n| match n {
+            Need::Discovery {
+                namespace,
+                template,
+            } => {
+                let t = catalog.get(&template::Scope::of(namespace.as_deref()), &template)?;
+                let hash = template_spec_hash(index, t, created)?;
+                Some(((namespace, template), hash))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// A template whose non-default runtime config exists in neither scope is never Ready

@@ -63,7 +63,11 @@ pub fn expand(index: &mut Index, lock: &Lock) -> Vec<Diagnostic> {
             .filter(|m| m.labels().get(SOURCE_LABEL).map(String::as_str) == Some(name))
             .filter_map(|m| super::model::model_spec(m).map(|s| s.image.clone()))
             .collect();
-        let listing: Option<Vec<ImageRef>> = lock.registry_listings.get(name).map(|l| {
+        // Only wildcard and untagged filters are listed: a source of pinned images needs none.
+        let listed = spec.filters.iter().any(|f| {
+            model_source::parse_filter(&f.image, &registry).is_ok_and(|f| !f.is_static())
+        });
+        let listing: Option<Vec<ImageRef>> = listed.then(|| lock.listing(name)).flatten().map(|l| {
             l.iter()
                 .map(|i| {
                     ImageRef::new(

@@ -19,6 +19,16 @@ pub enum Scope {
     Cluster,
 }
 
+impl Scope {
+    /// The scope a namespace names: `None` is the cluster's.
+    pub fn of(namespace: Option<&str>) -> Scope {
+        match namespace {
+            Some(ns) => Scope::Namespace(ns.to_owned()),
+            None => Scope::Cluster,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub scope: Scope,
@@ -321,7 +331,7 @@ pub fn image_metadata<'a>(
     let extract = spec.discovery.as_ref().is_none_or(|d| d.extract_metadata);
     spec.image_metadata.as_ref().or_else(|| {
         if extract {
-            lock.images.get(&spec.image)
+            lock.image(&spec.image)
         } else {
             None
         }

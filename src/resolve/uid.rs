@@ -35,9 +35,9 @@ pub fn uid(
             real: true,
         };
     }
-    if let Some(u) = lock.uids.get(&lock_key(kind, namespace, name)) {
+    if let Some(u) = lock.uid(&lock_key(kind, namespace, name)) {
         return Uid {
-            value: u.clone(),
+            value: u.to_owned(),
             real: true,
         };
     }
