@@ -4,6 +4,7 @@ pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod io;
+pub mod lock;
 pub mod render;
 pub mod validate;
 
@@ -30,6 +31,8 @@ const EXIT_CODES: &str = "Exit codes:
     2  usage or I/O error (a bad flag, a path that does not exist, an unwritable output)
   diff:
     0  no differences   1  differences   2  error
+  lock:
+    0  written or up to date   1  (--check) not current   2  error, the file untouched
     with --detailed-exitcode: 0 no differences, 2 differences, 1 error
 A closed stdout pipe is not an error: the code is what the work decided.";
 
@@ -67,6 +70,12 @@ pub enum Command {
         after_help = "Exit codes: 0 explained, 1 the inputs have errors or the object is not rendered, 2 usage or I/O error."
     )]
     Explain(explain::ExplainArgs),
+    /// Fill aim.lock.yaml with the facts the tree needs from registries, buckets, the Hub
+    /// and a cluster export: the one command that goes online.
+    #[command(
+        after_help = "Exit codes: 0 written or up to date (with --check: current), 1 (--check) not current, 2 error (aim.lock.yaml is left as it was)."
+    )]
+    Lock(lock::LockArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), or write every page with -o.
@@ -142,6 +151,7 @@ impl Command {
             Command::Validate(a) => validate::run(a),
             Command::Diff(a) => diff::run(a),
             Command::Explain(a) => explain::run(a),
+            Command::Lock(a) => lock::run(a),
             Command::Completions(a) => completions::run(a),
             Command::Man(a) => completions::man(a),
         }

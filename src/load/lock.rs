@@ -42,30 +42,38 @@ pub enum Need {
 
 /// The needs a resolution asked the lock for, when recording (`aimc lock`); nothing and no
 /// cost otherwise. Lookups happen on several threads, hence the mutex.
+/// Each need maps to whether the output cannot be rendered without it (required) or is only
+/// less complete (optional: an image whose labels would add generated templates beside the
+/// ones in use).
 #[derive(Debug, Default)]
-pub struct Ledger(Option<Mutex<BTreeSet<Need>>>);
+pub struct Ledger(Option<Mutex<BTreeMap<Need, bool>>>);
 
 impl Ledger {
     pub fn recording() -> Self {
-        Ledger(Some(Mutex::new(BTreeSet::new())))
+        Ledger(Some(Mutex::new(BTreeMap::new())))
     }
-    fn record(&self, need: impl FnOnce() -> Need) {
+    fn record(&self, required: bool, need: impl FnOnce() -> Need) {
         if let Some(m) = &self.0 {
             let need = need();
-            match m.lock() {
-                Ok(mut set) => set.insert(need),
-                Err(poisoned) => poisoned.into_inner().insert(need),
-            };
+            let mut map = m.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            *map.entry(need).or_default() |= required;
         }
     }
     /// Every need recorded so far, sorted.
     pub fn needs(&self) -> BTreeSet<Need> {
+        self.snapshot().into_keys().collect()
+    }
+    /// The needs without which the output cannot be rendered.
+    pub fn required(&self) -> BTreeSet<Need> {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|(n, required)| required.then_some(n))
+            .collect()
+    }
+    fn snapshot(&self) -> BTreeMap<Need, bool> {
         match &self.0 {
-            Some(m) => match m.lock() {
-                Ok(set) => set.clone(),
-                Err(poisoned) => poisoned.into_inner().clone(),
-            },
-            None => BTreeSet::new(),
+            Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            None => BTreeMap::new(),
         }
     }
 }
@@ -110,8 +118,8 @@ impl<'de> Deserialize<'de> for LockedImage {
                 )))
             }
         };
-        let metadata = serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(D::Error::custom)?;
+        let metadata =
+            serde_json::from_value(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
         Ok(LockedImage { digest, metadata })
     }
 }
@@ -237,9 +245,19 @@ pub fn spec_hash(
 }
 
 impl Lock {
-    /// A model image's metadata, recorded as needed.
-    pub fn image(&self, reference: &str) -> Option<&ImageMetadata> {
-        self.ledger.record(|| Need::Image {
+    /// Whether it holds no fact at all.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+            && self.discovery.is_empty()
+            && self.sizes.is_empty()
+            && self.registry_listings.is_empty()
+            && self.uids.is_empty()
+    }
+
+    /// A model image's metadata, recorded as needed: `required` when the model's templates
+    /// cannot be chosen without it.
+    pub fn image(&self, reference: &str, required: bool) -> Option<&ImageMetadata> {
+        self.ledger.record(required, || Need::Image {
             reference: reference.to_owned(),
         });
         self.images.get(reference).map(|i| &i.metadata)
@@ -247,7 +265,7 @@ impl Lock {
 
     /// A source's size in bytes (zero counts as unknown), recorded as needed.
     pub fn size(&self, uri: &str, endpoint: Option<&str>) -> Option<i64> {
-        self.ledger.record(|| Need::Size {
+        self.ledger.record(true, || Need::Size {
             uri: uri.to_owned(),
             endpoint: endpoint.map(str::to_owned),
         });
@@ -259,7 +277,7 @@ impl Lock {
 
     /// A model source's registry listing, recorded as needed.
     pub fn listing(&self, source: &str) -> Option<&[ListedImage]> {
-        self.ledger.record(|| Need::Listing {
+        self.ledger.record(true, || Need::Listing {
             source: source.to_owned(),
         });
         self.registry_listings.get(source).map(Vec::as_slice)
@@ -267,7 +285,7 @@ impl Lock {
 
     /// An object's UID by lock key, recorded as needed.
     pub fn uid(&self, key: &str) -> Option<&str> {
-        self.ledger.record(|| Need::Uid {
+        self.ledger.record(true, || Need::Uid {
             key: key.to_owned(),
         });
         self.uids.get(key).map(String::as_str)
@@ -323,9 +341,15 @@ impl Lock {
         }
     }
 
-    /// The discovery result of a template, recorded as needed.
-    pub fn discovery_for(&self, namespace: Option<&str>, template: &str) -> Option<&Discovery> {
-        self.ledger.record(|| Need::Discovery {
+    /// The discovery result of a template, recorded as needed (`required` unless the
+    /// template is unavailable anyway, which no export will ever have a result for).
+    pub fn discovery_for(
+        &self,
+        namespace: Option<&str>,
+        template: &str,
+        required: bool,
+    ) -> Option<&Discovery> {
+        self.ledger.record(required, || Need::Discovery {
             namespace: namespace.map(str::to_owned),
             template: template.to_owned(),
         });
@@ -349,11 +373,11 @@ uids:\n  AIMService/ns/s: 5f0c9a3e-1111-2222-3333-444455556666\n";
         let lock = Lock::parse(Path::new("aim.lock.yaml"), text, &mut d);
         assert!(d.is_empty(), "{:?}", d.iter().collect::<Vec<_>>());
         assert_eq!(
-            lock.discovery_for(Some("ns"), "t")
+            lock.discovery_for(Some("ns"), "t", true)
                 .map(|d| d.model_sources.len()),
             Some(1)
         );
-        assert!(lock.discovery_for(None, "t").is_none());
+        assert!(lock.discovery_for(None, "t", true).is_none());
         assert_eq!(lock.uids.len(), 1);
         assert_eq!(lock.registry_listings["src"][0].tag, "0.1.0");
 

@@ -354,6 +354,18 @@ impl NotInput {
 /// Loads a tree. An unreadable root is `Err`; everything else, unreadable files inside the
 /// tree included, is a diagnostic.
 pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    let (sources, diags) = read_sources(root, opts)?;
+    let mut loaded = load_sources(sources, opts);
+    loaded.diagnostics.extend(diags);
+    Ok(loaded)
+}
+
+/// Every input file of the tree as (relative path, bytes), with the walk's and the reads'
+/// diagnostics: what [`load_sources`] takes, for callers that load one tree several times.
+pub fn read_sources(
+    root: &Path,
+    opts: &LoadOptions,
+) -> Result<(Vec<(PathBuf, Vec<u8>)>, Vec<Diagnostic>), IoError> {
     let (files, walk_diags) = find_files_except(root, &opts.exclude)?;
     let mut sources = Vec::new();
     let mut read_diags = Vec::new();
@@ -371,10 +383,9 @@ pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
             ),
         }
     }
-    let mut loaded = load_sources(sources, opts);
-    loaded.diagnostics.extend(walk_diags);
-    loaded.diagnostics.extend(read_diags);
-    Ok(loaded)
+    let mut diags = walk_diags;
+    diags.extend(read_diags);
+    Ok((sources, diags))
 }
 
 /// Loads in-memory sources (relative path, bytes); the order they come in does not matter.

@@ -93,7 +93,9 @@ fn recommended_deployments(raw: &str) -> Result<Vec<RecommendedDeployment>, Stri
     items.iter().map(deployment).collect()
 }
 
-fn deployment(fields: &BTreeMap<String, serde_json::Value>) -> Result<RecommendedDeployment, String> {
+fn deployment(
+    fields: &BTreeMap<String, serde_json::Value>,
+) -> Result<RecommendedDeployment, String> {
     let mut d = RecommendedDeployment::default();
     for (key, value) in fields {
         let string = || match value {
@@ -108,15 +110,14 @@ fn deployment(fields: &BTreeMap<String, serde_json::Value>) -> Result<Recommende
             "profileid" => d.profile_id = string()?,
             "description" => d.description = string()?,
             "gpucount" => {
-                d.gpu_count = match value {
-                    serde_json::Value::Null => None,
-                    v => Some(
-                        v.as_i64()
-                            .and_then(|n| i32::try_from(n).ok())
-                            .ok_or_else(|| format!("{key}: expected a 32-bit integer, found {v}"))?,
-                    )
-                    .filter(|n| *n != 0),
-                }
+                d.gpu_count =
+                    match value {
+                        serde_json::Value::Null => None,
+                        v => Some(v.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(
+                            || format!("{key}: expected a 32-bit integer, found {v}"),
+                        )?)
+                        .filter(|n| *n != 0),
+                    }
             }
             _ => {}
         }
@@ -201,7 +202,10 @@ mod tests {
             r#"[{"gpuModel": "MI300X", "gpuCount": }"#,
         )]))
         .unwrap_err();
-        assert!(e.starts_with("failed to parse recommended deployments"), "{e}");
+        assert!(
+            e.starts_with("failed to parse recommended deployments"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! sit behind the default-on `online` feature, so a render-only build (the Argo CD sidecar
 //! image) leaves the network out.
 
+pub mod cluster;
 pub mod error;
 pub mod fetch;
 pub mod labels;
+pub mod run;
 pub mod write;
 
 pub use error::FetchError;

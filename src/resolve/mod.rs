@@ -306,8 +306,7 @@ fn check_lock(
     for (i, d) in lock.discovery.iter().enumerate() {
         let (line, col) = lock.discovery_positions.get(i).copied().unwrap_or((1, 1));
         let at = Some(Location::new(crate::load::LOCK_FILE, line, col));
-        let Some(t) = catalog.get(&template::Scope::of(d.namespace.as_deref()), &d.template)
-        else {
+        let Some(t) = catalog.get(&template::Scope::of(d.namespace.as_deref()), &d.template) else {
             stale.push(i);
             diags.push(
                 Diagnostic::warning(

@@ -64,24 +64,26 @@ pub fn expand(index: &mut Index, lock: &Lock) -> Vec<Diagnostic> {
             .filter_map(|m| super::model::model_spec(m).map(|s| s.image.clone()))
             .collect();
         // Only wildcard and untagged filters are listed: a source of pinned images needs none.
-        let listed = spec.filters.iter().any(|f| {
-            model_source::parse_filter(&f.image, &registry).is_ok_and(|f| !f.is_static())
-        });
-        let listing: Option<Vec<ImageRef>> = listed.then(|| lock.listing(name)).flatten().map(|l| {
-            l.iter()
-                .map(|i| {
-                    ImageRef::new(
-                        if i.registry.is_empty() {
-                            &registry
-                        } else {
-                            &i.registry
-                        },
-                        &i.repository,
-                        &i.tag,
-                    )
-                })
-                .collect()
-        });
+        let listed = spec
+            .filters
+            .iter()
+            .any(|f| model_source::parse_filter(&f.image, &registry).is_ok_and(|f| !f.is_static()));
+        let listing: Option<Vec<ImageRef>> =
+            listed.then(|| lock.listing(name)).flatten().map(|l| {
+                l.iter()
+                    .map(|i| {
+                        ImageRef::new(
+                            if i.registry.is_empty() {
+                                &registry
+                            } else {
+                                &i.registry
+                            },
+                            &i.repository,
+                            &i.tag,
+                        )
+                    })
+                    .collect()
+            });
         let plan = match model_source::plan_source(&input, &existing, listing.as_deref()) {
             Ok(p) => p,
             Err(e) => {

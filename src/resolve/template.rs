@@ -157,7 +157,7 @@ pub fn status(
             Scope::Namespace(ns) => Some(ns.as_str()),
             Scope::Cluster => None,
         };
-        match lock.discovery_for(ns, &t.name) {
+        match lock.discovery_for(ns, &t.name, available.is_ok()) {
             Some(d) => {
                 let p = d.profile.metadata.clone();
                 let count = p.gpu_count;
@@ -326,12 +326,13 @@ fn from_object(obj: &Object, kind: AimKind) -> Option<Template> {
 pub fn image_metadata<'a>(
     spec: &'a ModelSpec,
     lock: &'a Lock,
+    required: bool,
 ) -> Option<&'a crate::api::aim::ImageMetadata> {
     // §2.3: with extraction off nothing is read from the registry, so nothing from the lock.
     let extract = spec.discovery.as_ref().is_none_or(|d| d.extract_metadata);
     spec.image_metadata.as_ref().or_else(|| {
         if extract {
-            lock.image(&spec.image)
+            lock.image(&spec.image, required)
         } else {
             None
         }
@@ -357,7 +358,7 @@ pub fn generated(
     if !spec.model_sources.is_empty() {
         out.extend(custom_templates(model_name, &scope, spec));
     } else {
-        let Some(md) = image_metadata(spec, lock) else {
+        let Some(md) = image_metadata(spec, lock, false) else {
             return out;
         };
         for d in md.model.iter().flat_map(|m| &m.recommended_deployments) {
@@ -672,7 +673,7 @@ pub fn needs_image_metadata(spec: &ModelSpec, lock: &Lock) -> bool {
         .discovery
         .as_ref()
         .is_none_or(|d| d.extract_metadata && d.create_service_templates);
-    spec.model_sources.is_empty() && image_metadata(spec, lock).is_none() && discovery_on
+    spec.model_sources.is_empty() && discovery_on && image_metadata(spec, lock, true).is_none()
 }
 
 /// Automatic selection (§5.3). Returns the chosen template or why there is none.

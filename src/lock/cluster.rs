@@ -1,0 +1,189 @@
+//! `--from-cluster FILE|-`: the facts of a `kubectl get … -A -o yaml` List (lock.md). Only a
+//! cluster knows discovery results and UIDs; its image metadata and sizes beat a registry's,
+//! since the operator never refreshes `status.imageMetadata` once written.
+
+use crate::api::aim::{ImageMetadata, ModelSource};
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::load::lock::{DiscoveredProfile, Discovery};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What an export holds, by the lock file's keys.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Export {
+    /// `spec.image` → `status.imageMetadata`, of AIMModels and AIMClusterModels.
+    pub images: BTreeMap<String, ImageMetadata>,
+    /// `spec.sourceUri` → `status.discoveredSizeBytes`, of AIMArtifacts.
+    pub sizes: BTreeMap<String, i64>,
+    /// (namespace, template) → discovery result, with `status.discovery.specHash`.
+    pub discovery: BTreeMap<(Option<String>, String), Discovery>,
+    /// `<Kind>/<namespace>/<name>` → `metadata.uid`, of every item.
+    pub uids: BTreeMap<String, String>,
+}
+
+/// Reads an export. `name` is what diagnostics call it (`-` is stdin). An export that is not
+/// a List, or whose items are not objects, is an error: a wrong file must not pass as "no
+/// facts".
+pub fn parse(name: &Path, text: &str) -> Result<Export, Vec<Diagnostic>> {
+    let mut diags = Diagnostics::default();
+    let docs = crate::load::parse_documents(name, text, &mut diags);
+    if diags.has_errors() {
+        return Err(diags.finish());
+    }
+    let err = |line, col, msg: String| {
+        vec![Diagnostic::error("InvalidExport", msg)
+            .at(Some(Location::new(name, line, col)))
+            .help("export with `kubectl get aimservicetemplates,aimclusterservicetemplates,aimmodels,aimclustermodels,aimartifacts,aimservices -A -o yaml`")]
+    };
+    let [doc] = docs.as_slice() else {
+        return Err(err(
+            1,
+            1,
+            format!(
+                "{} holds {} YAML documents; a cluster export is one List",
+                name.display(),
+                docs.len()
+            ),
+        ));
+    };
+    let json = doc.to_json().map_err(|(l, c, m)| err(l, c, m))?;
+    let kind = json.get("kind").and_then(Value::as_str).unwrap_or("");
+    let Some(items) = json
+        .get("items")
+        .and_then(Value::as_array)
+        .filter(|_| kind.ends_with("List"))
+    else {
+        return Err(err(
+            1,
+            1,
+            format!(
+            "{} is not a List (kind {kind:?}): expected the output of `kubectl get … -A -o yaml`",
+            name.display()
+        ),
+        ));
+    };
+    let mut export = Export::default();
+    for (i, item) in items.iter().enumerate() {
+        let at = doc.locate(&["items".into(), crate::load::yaml::Seg::Index(i)]);
+        export
+            .add(item)
+            .map_err(|m| err(at.line, at.col, format!("items[{i}]: {m}")))?;
+    }
+    Ok(export)
+}
+
+impl Export {
+    fn add(&mut self, item: &Value) -> Result<(), String> {
+        let kind = item
+            .get("kind")
+            .and_then(Value::as_str)
+            .ok_or("an item without a kind")?;
+        let meta = item.get("metadata");
+        let name = meta
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .ok_or("an item without metadata.name")?;
+        let namespace = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Some(uid) = meta.and_then(|m| m.get("uid")).and_then(Value::as_str) {
+            let key = crate::resolve::uid::lock_key(kind, namespace.as_deref(), name);
+            self.uids.insert(key, uid.to_owned());
+        }
+        let is_aim = item
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|a| a.starts_with("aim.eai.amd.com/"));
+        if !is_aim {
+            return Ok(());
+        }
+        let status = item.get("status");
+        let field =
+            |path: &[&str]| -> Option<&Value> { path.iter().try_fold(item, |v, k| v.get(*k)) };
+        match kind {
+            "AIMModel" | "AIMClusterModel" => {
+                if let (Some(image), Some(meta)) = (
+                    field(&["spec", "image"]).and_then(Value::as_str),
+                    status.and_then(|s| s.get("imageMetadata")),
+                ) {
+                    let meta: ImageMetadata = serde_json::from_value(meta.clone())
+                        .map_err(|e| format!("{kind} {name}: status.imageMetadata: {e}"))?;
+                    self.images.insert(image.to_owned(), meta);
+                }
+            }
+            "AIMArtifact" => {
+                if let (Some(uri), Some(size)) = (
+                    field(&["spec", "sourceUri"]).and_then(Value::as_str),
+                    status
+                        .and_then(|s| s.get("discoveredSizeBytes"))
+                        .and_then(Value::as_i64),
+                ) {
+                    self.sizes.insert(uri.to_owned(), size);
+                }
+            }
+            "AIMServiceTemplate" | "AIMClusterServiceTemplate" => {
+                if let Some(d) = discovery(name, namespace.clone(), status)
+                    .map_err(|e| format!("{kind} {name}: {e}"))?
+                {
+                    self.discovery.insert((namespace, name.to_owned()), d);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A template's discovery result, when its status has a profile (discovery ran).
+fn discovery(
+    name: &str,
+    namespace: Option<String>,
+    status: Option<&Value>,
+) -> Result<Option<Discovery>, String> {
+    let Some(profile) = status.and_then(|s| s.get("profile")) else {
+        return Ok(None);
+    };
+    // A newer operator may report more than aimc reads: only the known fields are taken.
+    let mut profile = pick(profile, &["metadata", "engineArgs", "envVars"]);
+    if let Some(m) = profile.get("metadata") {
+        let m = pick(
+            m,
+            &["engine", "gpu", "gpuCount", "metric", "precision", "type"],
+        );
+        profile["metadata"] = m;
+    }
+    let profile: DiscoveredProfile =
+        serde_json::from_value(profile).map_err(|e| format!("status.profile: {e}"))?;
+    let model_sources: Vec<ModelSource> = match status.and_then(|s| s.get("modelSources")) {
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|e| format!("status.modelSources: {e}"))?
+        }
+        None => Vec::new(),
+    };
+    let spec_hash = status
+        .and_then(|s| s.get("discovery"))
+        .and_then(|d| d.get("specHash"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(Some(Discovery {
+        template: name.to_owned(),
+        namespace,
+        spec_hash,
+        model_sources,
+        profile,
+    }))
+}
+
+fn pick(v: &Value, keys: &[&str]) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}

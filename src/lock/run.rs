@@ -1,0 +1,630 @@
+//! The lock driver (lock.md, style.md §1): resolve with a recording lock, fetch what is
+//! missing, resolve again until no new need appears, then keep exactly what was needed.
+
+use super::cluster::Export;
+use super::{Fetch, FetchError};
+use crate::diag::Diagnostic;
+use crate::load::lock::{Discovery, ListedImage, Lock, LockedImage, Need};
+use crate::load::{self, LoadOptions};
+use crate::render::{self, Ctx, Gitops};
+use crate::resolve;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// lock.md: "Accept 0 < size ≤ 2^50 bytes, as the operator does".
+pub const MAX_SIZE: u64 = 1 << 50;
+/// A listing yields images, their labels templates, the templates' sources sizes: a few
+/// rounds. More means a loop, which is a bug, not a reason to spin.
+const MAX_ROUNDS: usize = 8;
+
+/// What to fetch again although the lock has it (`--refresh [KIND|KEY]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    Nothing,
+    All,
+    Kind(Kind),
+    /// One key: an image reference, a source URI, a model source's name, a UID key.
+    Key(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Images,
+    Sizes,
+    Listings,
+}
+
+pub struct Options<'a> {
+    pub load: LoadOptions,
+    /// `None`: offline; only the export and what the file already holds.
+    pub fetch: Option<&'a dyn Fetch>,
+    pub export: Option<&'a Export>,
+    pub refresh: Refresh,
+    /// Parallel requests at most.
+    pub jobs: usize,
+    /// One line per fetched fact (stderr in the CLI).
+    pub progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// A computed lock and what was said on the way. `Err`: the tree has errors or a fact could
+/// not be had; the old file must stay as it is.
+pub struct Locked {
+    pub lock: Lock,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Needs nothing covers (discovery without an export, a fetch offline): `--check`
+    /// reports the lock as not current.
+    pub uncovered: Vec<Need>,
+}
+
+/// One resolution's view: what it asked for, and what it said about the lock.
+struct Round {
+    needs: BTreeSet<Need>,
+    /// The needs without which the tree does not render.
+    required: BTreeSet<Need>,
+    stale_discovery: BTreeSet<usize>,
+    discovery_hashes: BTreeMap<(Option<String>, String), String>,
+    index: load::Index,
+}
+
+/// Computes the lock for a tree read into `sources` (relative path, bytes) whose current
+/// lock file parsed to `old`.
+pub fn lock(
+    sources: &[(PathBuf, Vec<u8>)],
+    old: &Lock,
+    opts: &Options,
+) -> Result<Locked, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut lock = old.clone();
+    lock.ledger = Default::default();
+    let refreshed = take_refreshed(&mut lock, &opts.refresh);
+    let mut failed: BTreeSet<Need> = BTreeSet::new();
+    let mut round = resolve_round(sources, &opts.load, &lock)?;
+    for _ in 0..MAX_ROUNDS {
+        let mut changed = opts
+            .export
+            .is_some_and(|e| apply_export(&mut lock, e, &round, &mut diags));
+        let wanted: Vec<Need> = round
+            .needs
+            .iter()
+            .filter(|n| !has(&lock, n) && !failed.contains(*n))
+            .cloned()
+            .collect();
+        if let Some(fetch) = opts.fetch {
+            for (need, result) in fetch_all(fetch, &round, &wanted, opts) {
+                match result {
+                    Ok(fact) => {
+                        changed |= store(&mut lock, &need, fact, &mut diags);
+                    }
+                    Err(e) => {
+                        failed.insert(need.clone());
+                        let kept = restore(&mut lock, &refreshed, &need);
+                        match kept || !round.required.contains(&need) {
+                            true => diags.push(
+                                Diagnostic::warning("LockFetchFailed", e.to_string()).help(
+                                    if kept {
+                                        "the entry already in aim.lock.yaml is kept"
+                                    } else {
+                                        "the tree renders without it: only the templates its labels would generate are missing"
+                                    },
+                                ),
+                            ),
+                            false => diags.push(
+                                Diagnostic::error("LockFetchFailed", e.to_string())
+                                    .help(fetch_help(&need)),
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+        round = resolve_round(sources, &opts.load, &lock)?;
+    }
+    // Whatever a refresh took out and nothing replaced goes back (offline, or not needed).
+    for need in refreshed.keys() {
+        if !has(&lock, need) {
+            restore(&mut lock, &refreshed, need);
+        }
+    }
+    let uncovered = round
+        .required
+        .iter()
+        .filter(|n| !has(&lock, n) && !matches!(n, Need::Uid { .. }))
+        .filter(|n| !matches!(n, Need::Listing { source } if listing_filters(&round.index, source).is_empty()))
+        .cloned()
+        .collect();
+    let lock = prune(&lock, &round);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    Ok(Locked {
+        lock,
+        diagnostics: diags,
+        uncovered,
+    })
+}
+
+fn fetch_help(need: &Need) -> &'static str {
+    match need {
+        Need::Image { .. } | Need::Listing { .. } => "check the reference and your registry login (`docker login`, DOCKER_CONFIG, REGISTRY_AUTH_FILE); or take the facts from a cluster with --from-cluster",
+        Need::Size { .. } => "check the URI and the credentials (AWS_* or HF_TOKEN in the environment, --s3-endpoint for a cluster-internal endpoint); or set size on the model source",
+        _ => "take the facts from a cluster with --from-cluster",
+    }
+}
+
+/// Loads the tree with `lock` in place of its file, and runs it as `render --emit all`
+/// would, recording every lookup.
+fn resolve_round(
+    sources: &[(PathBuf, Vec<u8>)],
+    opts: &LoadOptions,
+    lock: &Lock,
+) -> Result<Round, Vec<Diagnostic>> {
+    let tree: Vec<_> = sources
+        .iter()
+        .filter(|(p, _)| p.as_path() != std::path::Path::new(load::LOCK_FILE))
+        .cloned()
+        .collect();
+    let mut loaded = load::load_sources(tree, opts);
+    if loaded.diagnostics.has_errors() {
+        return Err(loaded.diagnostics.finish());
+    }
+    let mut lock = lock.clone();
+    lock.ledger = crate::load::lock::Ledger::recording();
+    // Source expansion's own errors (a listing not there yet) are what this run fetches.
+    let _ = resolve::sources::expand(&mut loaded.index, &lock);
+    let mut plan = resolve::resolve(&loaded.index, &loaded.config, &lock);
+    let stale_discovery = std::mem::take(&mut plan.stale_discovery)
+        .into_iter()
+        .collect();
+    let discovery_hashes = std::mem::take(&mut plan.discovery_hashes);
+    let ctx = Ctx {
+        gitops: Gitops::Argocd,
+        concrete: true,
+        derived: true,
+    };
+    drop(render::render_with(plan, &lock, &ctx, |_, _| ()));
+    Ok(Round {
+        needs: lock.ledger.needs(),
+        required: lock.ledger.required(),
+        stale_discovery,
+        discovery_hashes,
+        index: loaded.index,
+    })
+}
+
+/// Whether the lock holds the fact.
+fn has(lock: &Lock, need: &Need) -> bool {
+    match need {
+        Need::Listing { source } => lock.registry_listings.contains_key(source),
+        Need::Image { reference } => lock.images.contains_key(reference),
+        Need::Size { uri, .. } => lock.sizes.get(uri).is_some_and(|q| q.value() != 0),
+        Need::Discovery {
+            namespace,
+            template,
+        } => lock
+            .discovery
+            .iter()
+            .any(|d| &d.namespace == namespace && &d.template == template),
+        Need::Uid { key } => lock.uids.contains_key(key),
+    }
+}
+
+/// Entries a refresh takes out of the lock, by need, so a failed fetch can put them back.
+type Taken = BTreeMap<Need, Taken1>;
+enum Taken1 {
+    Image(LockedImage),
+    Size(crate::api::quantity::Quantity),
+    Listing(Vec<ListedImage>),
+}
+
+fn take_refreshed(lock: &mut Lock, refresh: &Refresh) -> Taken {
+    let pick = |kind: Kind, key: &str| match refresh {
+        Refresh::Nothing => false,
+        Refresh::All => true,
+        Refresh::Kind(k) => *k == kind,
+        Refresh::Key(k) => k == key,
+    };
+    let mut taken = Taken::new();
+    let images: Vec<String> = lock
+        .images
+        .keys()
+        .filter(|k| pick(Kind::Images, k))
+        .cloned()
+        .collect();
+    for reference in images {
+        if let Some(v) = lock.images.remove(&reference) {
+            taken.insert(Need::Image { reference }, Taken1::Image(v));
+        }
+    }
+    let sizes: Vec<String> = lock
+        .sizes
+        .keys()
+        .filter(|k| pick(Kind::Sizes, k))
+        .cloned()
+        .collect();
+    for uri in sizes {
+        if let Some(v) = lock.sizes.remove(&uri) {
+            taken.insert(
+                Need::Size {
+                    uri,
+                    endpoint: None,
+                },
+                Taken1::Size(v),
+            );
+        }
+    }
+    let listings: Vec<String> = lock
+        .registry_listings
+        .keys()
+        .filter(|k| pick(Kind::Listings, k))
+        .cloned()
+        .collect();
+    for source in listings {
+        if let Some(v) = lock.registry_listings.remove(&source) {
+            taken.insert(Need::Listing { source }, Taken1::Listing(v));
+        }
+    }
+    taken
+}
+
+/// Puts a refreshed entry back; whether there was one.
+fn restore(lock: &mut Lock, taken: &Taken, need: &Need) -> bool {
+    let key = match need {
+        Need::Size { uri, .. } => Need::Size {
+            uri: uri.clone(),
+            endpoint: None,
+        },
+        other => other.clone(),
+    };
+    match (taken.get(&key), need) {
+        (Some(Taken1::Image(v)), Need::Image { reference }) => {
+            lock.images.insert(reference.clone(), v.clone());
+        }
+        (Some(Taken1::Size(v)), Need::Size { uri, .. }) => {
+            lock.sizes.insert(uri.clone(), v.clone());
+        }
+        (Some(Taken1::Listing(v)), Need::Listing { source }) => {
+            lock.registry_listings.insert(source.clone(), v.clone());
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Takes the export's facts for the needs of this round; a cluster value replaces a
+/// registry's. Whether anything changed.
+fn apply_export(
+    lock: &mut Lock,
+    export: &Export,
+    round: &Round,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut changed = false;
+    for need in &round.needs {
+        match need {
+            Need::Image { reference } => {
+                if let Some(meta) = export.images.get(reference) {
+                    let digest = lock.images.get(reference).and_then(|i| i.digest.clone());
+                    let entry = LockedImage {
+                        digest: digest.filter(|_| {
+                            lock.images
+                                .get(reference)
+                                .is_some_and(|i| &i.metadata == meta)
+                        }),
+                        metadata: meta.clone(),
+                    };
+                    changed |= lock
+                        .images
+                        .insert(reference.clone(), entry.clone())
+                        .as_ref()
+                        != Some(&entry);
+                }
+            }
+            Need::Size { uri, .. } => {
+                if let Some(size) = export.sizes.get(uri).filter(|s| **s > 0) {
+                    let q = bytes(*size);
+                    changed |= lock.sizes.insert(uri.clone(), q.clone()).as_ref() != Some(&q);
+                }
+            }
+            Need::Uid { key } => {
+                if let Some(uid) = export.uids.get(key) {
+                    changed |=
+                        lock.uids.insert(key.clone(), uid.clone()).as_deref() != Some(uid.as_str());
+                }
+            }
+            Need::Discovery {
+                namespace,
+                template,
+            } => {
+                let key = (namespace.clone(), template.clone());
+                let Some(d) = export.discovery.get(&key) else {
+                    continue;
+                };
+                let want = round.discovery_hashes.get(&key);
+                if want.is_some() && d.spec_hash.as_ref() != want {
+                    diags.push(Diagnostic::warning(
+                        "ExportSkipped",
+                        format!(
+                            "the export's discovery result for template {}{template} was taken from a different spec (specHash {}, the tree's {}): not used",
+                            namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                            d.spec_hash.as_deref().unwrap_or("none"),
+                            want.map(String::as_str).unwrap_or("unknown"),
+                        ),
+                    ).help("apply the tree to the cluster, wait for discovery, and export again"));
+                    continue;
+                }
+                changed |= replace_discovery(lock, d);
+            }
+            Need::Listing { .. } => {}
+        }
+    }
+    changed
+}
+
+fn replace_discovery(lock: &mut Lock, d: &Discovery) -> bool {
+    let at = lock
+        .discovery
+        .iter()
+        .position(|e| e.namespace == d.namespace && e.template == d.template);
+    match at {
+        Some(i) if lock.discovery[i] == *d => false,
+        Some(i) => {
+            lock.discovery[i] = d.clone();
+            true
+        }
+        None => {
+            lock.discovery.push(d.clone());
+            true
+        }
+    }
+}
+
+/// A fetched fact.
+enum Fact {
+    Image(LockedImage),
+    /// Bytes, and a note when `s3cmd du`'s count takes in a sibling prefix.
+    Size(u64, Option<String>),
+    Listing(Vec<ListedImage>),
+}
+
+/// Fetches every wanted fact a client can give (images, sizes, listings), at most
+/// `opts.jobs` at a time, and returns the results in `wanted`'s order.
+fn fetch_all(
+    fetch: &dyn Fetch,
+    round: &Round,
+    wanted: &[Need],
+    opts: &Options,
+) -> Vec<(Need, Result<Fact, FetchError>)> {
+    let work: Vec<&Need> = wanted
+        .iter()
+        .filter(|n| matches!(n, Need::Image { .. } | Need::Size { .. } | Need::Listing { .. }))
+        .filter(|n| !matches!(n, Need::Listing { source } if listing_filters(&round.index, source).is_empty()))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.clamp(1, work.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(need) = work.get(i) else { break };
+                let result = fetch_one(fetch, round, need);
+                (opts.progress)(&progress_line(need, &result));
+                if let Ok(mut r) = results.lock() {
+                    r.push((i, (*need).clone(), result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _, _)| *i);
+    results.into_iter().map(|(_, n, r)| (n, r)).collect()
+}
+
+fn progress_line(need: &Need, result: &Result<Fact, FetchError>) -> String {
+    let what = match need {
+        Need::Image { reference } => format!("image {reference}"),
+        Need::Size { uri, .. } => format!("size of {uri}"),
+        Need::Listing { source } => format!("listing of AIMClusterModelSource {source}"),
+        Need::Discovery { template, .. } => format!("discovery of {template}"),
+        Need::Uid { key } => format!("uid of {key}"),
+    };
+    match result {
+        Ok(Fact::Image(i)) => format!("fetched {what}: {}", i.digest.as_deref().unwrap_or("")),
+        Ok(Fact::Size(n, _)) => format!("fetched {what}: {n} bytes"),
+        Ok(Fact::Listing(l)) => format!("fetched {what}: {} images", l.len()),
+        Err(_) => format!("failed {what}"),
+    }
+}
+
+fn fetch_one(fetch: &dyn Fetch, round: &Round, need: &Need) -> Result<Fact, FetchError> {
+    match need {
+        Need::Image { reference } => {
+            let config = fetch.image(reference)?;
+            let labels = config.labels.unwrap_or_default();
+            let metadata = super::labels::image_metadata(&labels).map_err(|e| {
+                FetchError::new(
+                    format!("image {reference}"),
+                    format!("its labels cannot be read as the operator reads them: {e}"),
+                )
+            })?;
+            Ok(Fact::Image(LockedImage {
+                digest: Some(config.digest),
+                metadata,
+            }))
+        }
+        Need::Size { uri, endpoint } => {
+            let mut note = None;
+            let bytes = if uri.starts_with("s3://") {
+                let usage = fetch.s3_usage(uri, endpoint.as_deref())?;
+                if usage.bytes != usage.bytes_below_slash && !uri.ends_with('/') {
+                    note = Some(format!(
+                        "{uri}: {} bytes under the prefix as written, {} under `{}/`: keys of a sibling prefix are counted",
+                        usage.bytes,
+                        usage.bytes_below_slash,
+                        uri.trim_end_matches('/')
+                    ));
+                }
+                usage.bytes
+            } else if uri.starts_with("hf://") {
+                fetch.hf_size(uri)?
+            } else {
+                return Err(FetchError::new(
+                    format!("source {uri}"),
+                    "aimc lock measures only s3:// and hf:// sources; set size on the model source",
+                ));
+            };
+            if bytes == 0 || bytes > MAX_SIZE {
+                return Err(FetchError::new(
+                    format!("source {uri}"),
+                    format!("its size is {bytes} bytes; the operator accepts 1 to 2^50 bytes: check the URI (an empty prefix?), or set size on the model source"),
+                ));
+            }
+            Ok(Fact::Size(bytes, note))
+        }
+        Need::Listing { source } => listing(fetch, round, source).map(Fact::Listing),
+        _ => Err(FetchError::new(
+            "cluster",
+            "only a cluster export has this fact",
+        )),
+    }
+}
+
+/// The filters of a model source that need a listing, each with its registry.
+fn listing_filters(index: &load::Index, source: &str) -> Vec<resolve::model_source::Filter> {
+    use crate::api::{AimKind, AimSpec};
+    let Some(obj) = index.aim(AimKind::ClusterModelSource, None, source) else {
+        return Vec::new();
+    };
+    let Some(AimSpec::ClusterModelSource(spec)) = obj.aim.as_ref().map(|a| &a.spec) else {
+        return Vec::new();
+    };
+    let registry = spec.registry.clone().unwrap_or_default();
+    spec.filters
+        .iter()
+        .filter_map(|f| resolve::model_source::parse_filter(&f.image, &registry).ok())
+        .filter(|f| !f.is_static())
+        .collect()
+}
+
+/// Every tag of every repository a source's listed filters name, in registry order:
+/// repositories as the filters and the catalog give them, then each one's tags.
+fn listing(fetch: &dyn Fetch, round: &Round, source: &str) -> Result<Vec<ListedImage>, FetchError> {
+    let mut repos: Vec<(String, String)> = Vec::new();
+    for f in listing_filters(&round.index, source) {
+        let registry = f.source_registry.clone();
+        if f.has_wildcard {
+            if matches!(
+                registry.as_str(),
+                "docker.io" | "index.docker.io" | "ghcr.io"
+            ) {
+                return Err(FetchError::new(
+                    format!("registry {registry}"),
+                    format!("filter {:?}: aimc lists wildcard repositories through /v2/_catalog, which {registry} does not serve; name each repository in its own filter (e.g. `amdenterpriseai/aim-x`), whose tags aimc lists", f.image),
+                ));
+            }
+            for repo in fetch.catalog(&registry)? {
+                if resolve::model_source::wildcard_match(&f.repository, &repo) {
+                    repos.push((registry.clone(), repo));
+                }
+            }
+        } else {
+            repos.push((registry, f.repository.clone()));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (registry, repo) in repos {
+        if !seen.insert((registry.clone(), repo.clone())) {
+            continue;
+        }
+        for tag in fetch.tags(&registry, &repo)? {
+            out.push(ListedImage {
+                registry: registry.clone(),
+                repository: repo.clone(),
+                tag,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn bytes(n: i64) -> crate::api::quantity::Quantity {
+    crate::api::quantity::Quantity::from_int(n, crate::api::quantity::Format::DecimalSI)
+}
+
+/// Stores a fetched fact; whether it is new.
+fn store(lock: &mut Lock, need: &Need, fact: Fact, diags: &mut Vec<Diagnostic>) -> bool {
+    match (need, fact) {
+        (Need::Image { reference }, Fact::Image(i)) => {
+            lock.images.insert(reference.clone(), i.clone()).as_ref() != Some(&i)
+        }
+        (Need::Size { uri, .. }, Fact::Size(n, note)) => {
+            if let Some(note) = note {
+                diags.push(Diagnostic::warning("SiblingPrefix", note).help(
+                    "the operator counts as `s3cmd du` does, so aimc locks the first figure; if the sibling prefix is not part of the model, rename it or point the source at `KEY/`",
+                ));
+            }
+            let q = bytes(i64::try_from(n).unwrap_or(i64::MAX));
+            lock.sizes.insert(uri.clone(), q.clone()).as_ref() != Some(&q)
+        }
+        (Need::Listing { source }, Fact::Listing(l)) => {
+            lock.registry_listings
+                .insert(source.clone(), l.clone())
+                .as_ref()
+                != Some(&l)
+        }
+        _ => false,
+    }
+}
+
+/// Exactly the entries the last round asked for; discovery entries that are stale go too.
+fn prune(lock: &Lock, round: &Round) -> Lock {
+    let needs = &round.needs;
+    let mut out = Lock {
+        lock_version: Some(crate::load::lock::LOCK_VERSION),
+        ..Lock::default()
+    };
+    for need in needs {
+        match need {
+            Need::Image { reference } => {
+                if let Some(v) = lock.images.get(reference) {
+                    out.images.insert(reference.clone(), v.clone());
+                }
+            }
+            Need::Size { uri, .. } => {
+                if let Some(v) = lock.sizes.get(uri) {
+                    out.sizes.insert(uri.clone(), v.clone());
+                }
+            }
+            Need::Listing { source } => {
+                if let Some(v) = lock.registry_listings.get(source) {
+                    if !listing_filters(&round.index, source).is_empty() {
+                        out.registry_listings.insert(source.clone(), v.clone());
+                    }
+                }
+            }
+            Need::Uid { key } => {
+                if let Some(v) = lock.uids.get(key) {
+                    out.uids.insert(key.clone(), v.clone());
+                }
+            }
+            Need::Discovery { .. } => {}
+        }
+    }
+    out.discovery = lock
+        .discovery
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| {
+            !round.stale_discovery.contains(i)
+                && needs.contains(&Need::Discovery {
+                    namespace: d.namespace.clone(),
+                    template: d.template.clone(),
+                })
+        })
+        .map(|(_, d)| d.clone())
+        .collect();
+    out
+}
