@@ -11,3 +11,6 @@ pub mod fetch;
 
 pub use error::FetchError;
 pub use fetch::{Fetch, ImageConfig, S3Usage};
+
+#[cfg(feature = "online")]
+pub mod online;
