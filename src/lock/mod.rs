@@ -15,3 +15,6 @@ pub mod write;
 
 pub use error::FetchError;
 pub use fetch::{Fetch, ImageConfig, S3Usage};
+
+#[cfg(feature = "online")]
+pub mod online;

@@ -675,6 +675,17 @@ fn parse_reference(s: &str) -> Option<ParsedRef> {
     new_tag(s).or_else(|| new_digest(s))
 }
 
+/// `name.ParseReference` for `aimc lock`'s registry client: (registry, repository, tag or
+/// `sha256:…` digest), Docker Hub as `index.docker.io` with `library/`.
+pub fn parse_image_reference(s: &str) -> Option<(String, String, String)> {
+    let r = parse_reference(s)?;
+    let id = match r.tag {
+        Some(tag) => tag,
+        None => s.rsplit_once('@')?.1.to_string(),
+    };
+    Some((r.registry, r.repository, id))
+}
+
 fn check_element(s: &str, allowed: fn(char) -> bool, min: usize, max: usize) -> bool {
     let n = s.chars().count();
     n >= min && n <= max && s.chars().all(allowed)
