@@ -100,7 +100,12 @@ fn lock(args: &LockArgs) -> Result<u8, Failure> {
     };
     let locked = run::lock(&sources, &old, &opts).map_err(Failure::Diagnostics)?;
     let mut diags = locked.diagnostics;
-    diags.extend(locked.uncovered.iter().map(uncovered));
+    diags.extend(
+        locked
+            .uncovered
+            .iter()
+            .map(|n| uncovered(n, &locked.discovery_hashes)),
+    );
     let text = crate::lock::write::to_string(&locked.lock)
         .map_err(|e| Failure::Usage(format!("cannot serialise the lock: {e}")))?;
     let shown: Vec<Diagnostic> = diags
@@ -194,13 +199,20 @@ fn refresh(arg: Option<&str>) -> Refresh {
 }
 
 /// What a need nothing covered means for the user.
-fn uncovered(need: &Need) -> Diagnostic {
+fn uncovered(
+    need: &Need,
+    hashes: &std::collections::BTreeMap<(Option<String>, String), String>,
+) -> Diagnostic {
     match need {
         Need::Discovery { namespace, template } => Diagnostic::warning(
             "NeedsCluster",
             format!(
-                "template {}{template} needs its discovery result, which only a cluster has (discovery runs the image on a GPU node)",
-                namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default()
+                "template {}{template} (specHash {}) needs its discovery result, which only a cluster has: discovery runs the image on a GPU node",
+                namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                hashes
+                    .get(&(namespace.clone(), template.clone()))
+                    .map(String::as_str)
+                    .unwrap_or("unknown")
             ),
         )
         .help("apply the tree, wait for the template to be Ready, then `kubectl get aimservicetemplates,aimclusterservicetemplates -A -o yaml | aimc lock --from-cluster -`"),
@@ -232,11 +244,19 @@ fn check(old: &Option<String>, new: Option<&str>, uncovered: &[Need]) -> u8 {
     exit::INPUT_ERROR
 }
 
-/// Temp file beside the target, then rename: a reader sees the old file or the new one.
+/// Temp file beside the target, then rename: a reader sees the old file or the new one. The
+/// file keeps its permissions; a new one gets a checked-in file's 0644.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let permissions = match std::fs::metadata(path) {
+        Ok(m) => Some(m.permissions()),
+        Err(_) => new_file_permissions(),
+    };
+    if let Some(p) = permissions {
+        tmp.as_file().set_permissions(p)?;
+    }
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -267,4 +287,15 @@ fn online_client(_: &LockArgs) -> Result<Option<Box<dyn Fetch>>, Failure> {
     Err(Failure::Usage(
         "this aimc is a render-only build (without the `online` feature): use `aimc lock --offline`".to_owned(),
     ))
+}
+
+#[cfg(unix)]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+}
+
+/// Elsewhere a temp file gets the platform's ordinary permissions already.
+#[cfg(not(unix))]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    None
 }

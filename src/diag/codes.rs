@@ -204,6 +204,23 @@ const GROUPS: &[Group] = &[
         codes: &[("StaleLockEntry", "A lock-file entry for a template that is gone or changed")],
     },
     Group {
+        severity: Error,
+        when: "(`lock`) A fact the tree needs could not be fetched (the message names the registry, bucket or repo, the reference and where the credential came from, never its value), or the `--from-cluster` file is not a `kubectl get … -o yaml` List. `aim.lock.yaml` is left as it was.",
+        codes: &[
+            ("LockFetchFailed", "A fact the tree needs could not be fetched"),
+            ("InvalidExport", "A --from-cluster file that is not a kubectl List"),
+        ],
+    },
+    Group {
+        severity: Warning,
+        when: "(`lock`) An exported discovery result taken from a different template spec; a fact only a cluster has (discovery, UIDs) and no export gave; an `s3://` prefix that also counts a sibling prefix's keys, as `s3cmd du` does.",
+        codes: &[
+            ("ExportSkipped", "An exported discovery result for a different template spec"),
+            ("NeedsCluster", "A fact only a cluster export can give is missing"),
+            ("SiblingPrefix", "An s3:// size that counts a sibling prefix"),
+        ],
+    },
+    Group {
         severity: Warning,
         when: "Caching situations the operator resolves by timing (last writer, first lister) or fails on; aimc says which way it went.",
         codes: &[

@@ -360,12 +360,15 @@ pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
     Ok(loaded)
 }
 
+/// A tree's files read into memory: (path relative to the tree, bytes).
+pub type Sources = Vec<(PathBuf, Vec<u8>)>;
+
 /// Every input file of the tree as (relative path, bytes), with the walk's and the reads'
 /// diagnostics: what [`load_sources`] takes, for callers that load one tree several times.
 pub fn read_sources(
     root: &Path,
     opts: &LoadOptions,
-) -> Result<(Vec<(PathBuf, Vec<u8>)>, Vec<Diagnostic>), IoError> {
+) -> Result<(Sources, Vec<Diagnostic>), IoError> {
     let (files, walk_diags) = find_files_except(root, &opts.exclude)?;
     let mut sources = Vec::new();
     let mut read_diags = Vec::new();

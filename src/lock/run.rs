@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub const MAX_SIZE: u64 = 1 << 50;
 /// A listing yields images, their labels templates, the templates' sources sizes: a few
 /// rounds. More means a loop, which is a bug, not a reason to spin.
-const MAX_ROUNDS: usize = 8;
+const MAX_ROUNDS: usize = 16;
 
 /// What to fetch again although the lock has it (`--refresh [KIND|KEY]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,8 @@ pub struct Locked {
     /// Needs nothing covers (discovery without an export, a fetch offline): `--check`
     /// reports the lock as not current.
     pub uncovered: Vec<Need>,
+    /// `(namespace, template)` → the spec hash an export's result must carry.
+    pub discovery_hashes: BTreeMap<(Option<String>, String), String>,
 }
 
 /// One resolution's view: what it asked for, and what it said about the lock.
@@ -143,6 +145,7 @@ pub fn lock(
         lock,
         diagnostics: diags,
         uncovered,
+        discovery_hashes: round.discovery_hashes,
     })
 }
 
@@ -214,7 +217,7 @@ fn has(lock: &Lock, need: &Need) -> bool {
 /// Entries a refresh takes out of the lock, by need, so a failed fetch can put them back.
 type Taken = BTreeMap<Need, Taken1>;
 enum Taken1 {
-    Image(LockedImage),
+    Image(Box<LockedImage>),
     Size(crate::api::quantity::Quantity),
     Listing(Vec<ListedImage>),
 }
@@ -235,7 +238,7 @@ fn take_refreshed(lock: &mut Lock, refresh: &Refresh) -> Taken {
         .collect();
     for reference in images {
         if let Some(v) = lock.images.remove(&reference) {
-            taken.insert(Need::Image { reference }, Taken1::Image(v));
+            taken.insert(Need::Image { reference }, Taken1::Image(Box::new(v)));
         }
     }
     let sizes: Vec<String> = lock
@@ -280,7 +283,7 @@ fn restore(lock: &mut Lock, taken: &Taken, need: &Need) -> bool {
     };
     match (taken.get(&key), need) {
         (Some(Taken1::Image(v)), Need::Image { reference }) => {
-            lock.images.insert(reference.clone(), v.clone());
+            lock.images.insert(reference.clone(), (**v).clone());
         }
         (Some(Taken1::Size(v)), Need::Size { uri, .. }) => {
             lock.sizes.insert(uri.clone(), v.clone());
@@ -383,7 +386,7 @@ fn replace_discovery(lock: &mut Lock, d: &Discovery) -> bool {
 
 /// A fetched fact.
 enum Fact {
-    Image(LockedImage),
+    Image(Box<LockedImage>),
     /// Bytes, and a note when `s3cmd du`'s count takes in a sibling prefix.
     Size(u64, Option<String>),
     Listing(Vec<ListedImage>),
@@ -449,10 +452,10 @@ fn fetch_one(fetch: &dyn Fetch, round: &Round, need: &Need) -> Result<Fact, Fetc
                     format!("its labels cannot be read as the operator reads them: {e}"),
                 )
             })?;
-            Ok(Fact::Image(LockedImage {
+            Ok(Fact::Image(Box::new(LockedImage {
                 digest: Some(config.digest),
                 metadata,
-            }))
+            })))
         }
         Need::Size { uri, endpoint } => {
             let mut note = None;
@@ -558,7 +561,7 @@ fn bytes(n: i64) -> crate::api::quantity::Quantity {
 fn store(lock: &mut Lock, need: &Need, fact: Fact, diags: &mut Vec<Diagnostic>) -> bool {
     match (need, fact) {
         (Need::Image { reference }, Fact::Image(i)) => {
-            lock.images.insert(reference.clone(), i.clone()).as_ref() != Some(&i)
+            lock.images.insert(reference.clone(), (*i).clone()).as_ref() != Some(&*i)
         }
         (Need::Size { uri, .. }, Fact::Size(n, note)) => {
             if let Some(note) = note {
@@ -627,4 +630,359 @@ fn prune(lock: &Lock, round: &Round) -> Lock {
         .map(|(_, d)| d.clone())
         .collect();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::{ImageConfig, S3Usage};
+    use std::sync::Mutex;
+
+    /// A registry, a bucket and a Hub in maps; every call is logged.
+    #[derive(Default)]
+    struct MapFetch {
+        images: BTreeMap<String, ImageConfig>,
+        catalogs: BTreeMap<String, Vec<String>>,
+        tags: BTreeMap<(String, String), Vec<String>>,
+        s3: BTreeMap<String, S3Usage>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl MapFetch {
+        fn log(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+        fn calls(&self) -> Vec<String> {
+            let mut c = self.calls.lock().unwrap().clone();
+            c.sort();
+            c
+        }
+    }
+
+    fn missing(what: &str) -> FetchError {
+        FetchError::new(what, "404 not found")
+    }
+
+    impl Fetch for MapFetch {
+        fn image(&self, reference: &str) -> Result<ImageConfig, FetchError> {
+            self.log(format!("image {reference}"));
+            self.images
+                .get(reference)
+                .cloned()
+                .ok_or_else(|| missing(reference))
+        }
+        fn catalog(&self, registry: &str) -> Result<Vec<String>, FetchError> {
+            self.log(format!("catalog {registry}"));
+            self.catalogs
+                .get(registry)
+                .cloned()
+                .ok_or_else(|| missing(registry))
+        }
+        fn tags(&self, registry: &str, repository: &str) -> Result<Vec<String>, FetchError> {
+            self.log(format!("tags {registry}/{repository}"));
+            self.tags
+                .get(&(registry.to_owned(), repository.to_owned()))
+                .cloned()
+                .ok_or_else(|| missing(repository))
+        }
+        fn s3_usage(&self, uri: &str, endpoint: Option<&str>) -> Result<S3Usage, FetchError> {
+            self.log(format!("s3 {uri} via {}", endpoint.unwrap_or("AWS")));
+            self.s3.get(uri).copied().ok_or_else(|| missing(uri))
+        }
+        fn hf_size(&self, uri: &str) -> Result<u64, FetchError> {
+            Err(missing(uri))
+        }
+    }
+
+    fn tree(files: &[(&str, &str)]) -> Vec<(PathBuf, Vec<u8>)> {
+        files
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn opts<'a>(fetch: &'a MapFetch, refresh: Refresh) -> Options<'a> {
+        Options {
+            load: LoadOptions::default(),
+            fetch: Some(fetch),
+            export: None,
+            refresh,
+            jobs: 4,
+            progress: &|_| {},
+        }
+    }
+
+    fn labels(canonical: &str) -> Option<BTreeMap<String, String>> {
+        Some(BTreeMap::from([
+            (
+                "com.amd.aim.model.canonicalName".to_owned(),
+                canonical.to_owned(),
+            ),
+            (
+                "com.amd.aim.model.recommendedDeployments".to_owned(),
+                "{'gpuModel': 'MI300X', 'gpuCount': 1, 'precision': 'fp8', 'metric': 'latency'}"
+                    .to_owned(),
+            ),
+        ]))
+    }
+
+    const SOURCE: &str = "apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMClusterModelSource
+metadata: {name: catalog}
+spec:
+  registry: reg.test
+  filters:
+    - image: team/aim-*
+";
+
+    /// A listing yields models, whose images are then fetched: two rounds, one run.
+    #[test]
+    fn a_listing_leads_to_the_images_it_names() {
+        let mut f = MapFetch::default();
+        f.catalogs.insert(
+            "reg.test".into(),
+            vec![
+                "team/aim-a".into(),
+                "team/other".into(),
+                "team/aim-b".into(),
+            ],
+        );
+        f.tags.insert(
+            ("reg.test".into(), "team/aim-a".into()),
+            vec!["2.0.0".into(), "1.0.0".into()],
+        );
+        f.tags.insert(
+            ("reg.test".into(), "team/aim-b".into()),
+            vec!["0.1.0".into()],
+        );
+        for (r, c) in [
+            ("team/aim-a:2.0.0", "a/A"),
+            ("team/aim-a:1.0.0", "a/A"),
+            ("team/aim-b:0.1.0", "b/B"),
+        ] {
+            f.images.insert(
+                format!("reg.test/{r}"),
+                ImageConfig {
+                    digest: format!("sha256:{c}"),
+                    labels: labels(c),
+                },
+            );
+        }
+        let locked = lock(
+            &tree(&[("s.yaml", SOURCE)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Nothing),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        let listing: Vec<String> = locked.lock.registry_listings["catalog"]
+            .iter()
+            .map(|l| format!("{}/{}:{}", l.registry, l.repository, l.tag))
+            .collect();
+        // Registry order, not sorted: it decides maxModels.
+        assert_eq!(
+            listing,
+            [
+                "reg.test/team/aim-a:2.0.0",
+                "reg.test/team/aim-a:1.0.0",
+                "reg.test/team/aim-b:0.1.0"
+            ]
+        );
+        assert_eq!(
+            locked.lock.images.keys().cloned().collect::<Vec<_>>(),
+            [
+                "reg.test/team/aim-a:1.0.0",
+                "reg.test/team/aim-a:2.0.0",
+                "reg.test/team/aim-b:0.1.0"
+            ]
+        );
+        assert_eq!(
+            locked.lock.images["reg.test/team/aim-b:0.1.0"]
+                .digest
+                .as_deref(),
+            Some("sha256:b/B")
+        );
+        // team/other is never asked for; nothing is fetched twice.
+        assert_eq!(f.calls().iter().filter(|c| c.contains("other")).count(), 0);
+        let calls = f.calls();
+        let unique: BTreeSet<_> = calls.iter().collect();
+        assert_eq!(calls.len(), unique.len(), "{calls:?}");
+    }
+
+    const IMAGE_SERVICE: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: ns}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns}
+spec:
+  model: {image: reg.test/team/aim-a:1.0.0}
+";
+
+    #[test]
+    fn a_required_fact_that_cannot_be_fetched_is_an_error() {
+        let f = MapFetch::default();
+        let Err(diags) = lock(
+            &tree(&[("s.yaml", IMAGE_SERVICE)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Nothing),
+        ) else {
+            panic!("a missing image must fail the lock");
+        };
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.code == "LockFetchFailed" && d.is_error()),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn a_refresh_that_fails_keeps_the_old_entry_with_a_warning() {
+        let f = MapFetch::default();
+        let mut old = Lock::default();
+        let kept = LockedImage {
+            digest: Some("sha256:old".into()),
+            metadata: Default::default(),
+        };
+        old.images
+            .insert("reg.test/team/aim-a:1.0.0".into(), kept.clone());
+        let locked = lock(
+            &tree(&[("s.yaml", IMAGE_SERVICE)]),
+            &old,
+            &opts(&f, Refresh::Kind(Kind::Images)),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(locked.lock.images["reg.test/team/aim-a:1.0.0"], kept);
+        assert!(locked
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "LockFetchFailed" && !d.is_error()));
+        assert_eq!(f.calls(), ["image reg.test/team/aim-a:1.0.0"]);
+    }
+
+    #[test]
+    fn what_the_lock_has_is_not_fetched_again_and_what_is_unused_is_pruned() {
+        let f = MapFetch::default();
+        let mut old = Lock::default();
+        old.images
+            .insert("reg.test/team/aim-a:1.0.0".into(), LockedImage::default());
+        old.images
+            .insert("reg.test/unused:1".into(), LockedImage::default());
+        old.uids.insert("AIMService/gone/x".into(), "u".into());
+        old.sizes.insert("s3://b/unused".into(), bytes(5));
+        let locked = lock(
+            &tree(&[("s.yaml", IMAGE_SERVICE)]),
+            &old,
+            &opts(&f, Refresh::Nothing),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(f.calls().is_empty(), "{:?}", f.calls());
+        assert_eq!(
+            locked.lock.images.keys().collect::<Vec<_>>(),
+            ["reg.test/team/aim-a:1.0.0"]
+        );
+        assert!(locked.lock.uids.is_empty() && locked.lock.sizes.is_empty());
+    }
+
+    const S3_ARTIFACT: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: ns}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMArtifact
+metadata: {name: art, namespace: ns}
+spec:
+  sourceUri: s3://models/llama
+  env:
+    - {name: AWS_ENDPOINT_URL, value: 'http://minio.storage.svc:9000'}
+";
+
+    #[test]
+    fn an_s3_size_goes_through_the_sources_endpoint_and_a_sibling_prefix_is_reported() {
+        let mut f = MapFetch::default();
+        f.s3.insert(
+            "s3://models/llama".into(),
+            S3Usage {
+                bytes: 718732,
+                bytes_below_slash: 667534,
+                objects: 1107,
+            },
+        );
+        let locked = lock(
+            &tree(&[("a.yaml", S3_ARTIFACT)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Nothing),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(
+            f.calls(),
+            ["s3 s3://models/llama via http://minio.storage.svc:9000"]
+        );
+        assert_eq!(locked.lock.sizes["s3://models/llama"].value(), 718732);
+        assert!(locked.diagnostics.iter().any(|d| d.code == "SiblingPrefix"));
+    }
+
+    #[test]
+    fn a_size_outside_what_the_operator_accepts_is_an_error() {
+        for size in [0, MAX_SIZE + 1] {
+            let mut f = MapFetch::default();
+            f.s3.insert(
+                "s3://models/llama".into(),
+                S3Usage {
+                    bytes: size,
+                    bytes_below_slash: size,
+                    objects: 1,
+                },
+            );
+            let Err(diags) = lock(
+                &tree(&[("a.yaml", S3_ARTIFACT)]),
+                &Lock::default(),
+                &opts(&f, Refresh::Nothing),
+            ) else {
+                panic!("size {size} must be refused");
+            };
+            assert!(
+                diags.iter().any(|d| d.message.contains("2^50")),
+                "{diags:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn offline_nothing_is_fetched_and_what_is_missing_is_uncovered() {
+        let unused = MapFetch::default();
+        let o = Options {
+            fetch: None,
+            ..opts(&unused, Refresh::All)
+        };
+        let locked = lock(&tree(&[("s.yaml", IMAGE_SERVICE)]), &Lock::default(), &o)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(
+            locked.uncovered,
+            [Need::Image {
+                reference: "reg.test/team/aim-a:1.0.0".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_docker_hub_wildcard_says_to_name_the_repositories() {
+        let f = MapFetch::default();
+        let src = SOURCE.replace("  registry: reg.test\n", "");
+        let Err(diags) = lock(
+            &tree(&[("s.yaml", &src)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Nothing),
+        ) else {
+            panic!("a docker.io wildcard cannot be listed");
+        };
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("name each repository")),
+            "{diags:?}"
+        );
+        assert!(f.calls().is_empty());
+    }
 }

@@ -712,10 +712,20 @@ pub fn select<'c>(
         ));
     }
     let mut with_status = Vec::new();
+    let mut first_error = None;
     for t in candidates {
-        // Selection compares every candidate's profile: each must be known.
-        let st = status(t, inventory, lock).map_err(|e| status_error(t, e))?;
-        with_status.push((t, st));
+        // Selection compares every candidate's profile: each must be known. Every
+        // candidate is looked at before the first failure is reported, so that one pass
+        // names every missing fact (`aimc lock` fetches them together).
+        match status(t, inventory, lock) {
+            Ok(st) => with_status.push((t, st)),
+            Err(e) => {
+                first_error.get_or_insert_with(|| status_error(t, e));
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
     }
     let total = with_status.len();
     let unavailable: Vec<String> = with_status
