@@ -6,6 +6,9 @@
 
 mod rig;
 
+#[cfg(feature = "online")]
+mod registry;
+
 /// The keychain files the rig writes exist: every keychain test below reads them.
 #[test]
 fn rig_writes_its_keychain_files() {
