@@ -7,7 +7,11 @@
 mod rig;
 
 #[cfg(feature = "online")]
+mod hf;
+#[cfg(feature = "online")]
 mod registry;
+#[cfg(feature = "online")]
+mod s3;
 
 /// The keychain files the rig writes exist: every keychain test below reads them.
 #[test]

@@ -320,7 +320,10 @@ fn transport_error(url: &str, e: &ureq::Error) -> HttpError {
         ureq::Error::Io(io) => format!("{io}"),
         other => format!("{other}"),
     };
-    HttpError::Transport(format!("{}: {what}", authority_of(url).unwrap_or(url)))
+    HttpError::Transport(format!(
+        "cannot reach {}: {what}",
+        authority_of(url).unwrap_or(url)
+    ))
 }
 
 fn retryable(status: u16) -> bool {
