@@ -482,6 +482,34 @@ mod tests {
     }
 
     #[test]
+    fn proxies_from_the_snapshot_unless_no_proxy_or_loopback() {
+        let env: BTreeMap<String, String> = [
+            ("HTTPS_PROXY", "http://proxy.corp:3128"),
+            ("no_proxy", ".internal"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let http = Http::new(&HttpConfig {
+            timeout: Duration::from_secs(1),
+            insecure_hosts: &[],
+            env: &env,
+        })
+        .expect("a valid proxy URL");
+        let direct = |u: &str| {
+            let agent = http
+                .agent_for(&u.parse().expect("url"), true)
+                .expect("agent");
+            std::ptr::eq(agent, &http.direct)
+        };
+        assert!(!direct("https://registry-1.docker.io/v2/"));
+        assert!(direct("https://reg.internal/v2/"));
+        assert!(direct("http://127.0.0.1:5000/v2/"));
+        // No HTTP_PROXY: plain http goes direct.
+        assert!(direct("http://minio.example:9000/models"));
+    }
+
+    #[test]
     fn debug_hides_the_authorization_value() {
         let r = Request::get("http://h/").authorization(Some("Basic c2VjcmV0".into()));
         assert!(!format!("{r:?}").contains("c2VjcmV0"));

@@ -162,7 +162,7 @@ fn host_header(endpoint: &str) -> String {
 
 fn s3_error(subject: &str, resp: &Response, source: Option<String>) -> FetchError {
     let text = String::from_utf8_lossy(&resp.body);
-    let code = first(&text, "Code").map(|c| unescape(c));
+    let code = first(&text, "Code").map(unescape);
     let reason = match code.as_deref() {
         Some(c @ ("SignatureDoesNotMatch" | "InvalidAccessKeyId")) => format!(
             "{c}: the endpoint refused the key pair; check AWS_ACCESS_KEY_ID and \
