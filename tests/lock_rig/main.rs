@@ -6,6 +6,13 @@
 
 mod rig;
 
+#[cfg(feature = "online")]
+mod hf;
+#[cfg(feature = "online")]
+mod registry;
+#[cfg(feature = "online")]
+mod s3;
+
 /// The keychain files the rig writes exist: every keychain test below reads them.
 #[test]
 fn rig_writes_its_keychain_files() {

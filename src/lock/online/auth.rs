@@ -325,6 +325,41 @@ mod tests {
     }
 
     #[test]
+    fn identity_tokens_are_refreshed_with_a_post_basic_users_get() {
+        let cred = |secret| Credential {
+            secret,
+            source: "f".into(),
+        };
+        let refresh = cred(Secret::IdentityToken {
+            username: String::new(),
+            token: "r/t".into(),
+        });
+        let req = token_request(
+            "https://auth/token",
+            "svc",
+            "repository:a/b:pull",
+            Some(&refresh),
+        );
+        assert_eq!(req.method, Method::Post);
+        assert_eq!(
+            req.form.as_deref(),
+            Some("grant_type=refresh_token&refresh_token=r%2Ft&service=svc&scope=repository%3Aa%2Fb%3Apull&client_id=aimc")
+        );
+        let basic = cred(Secret::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        });
+        let req = token_request("https://auth/token?x=1", "svc", "s", Some(&basic));
+        assert_eq!(req.method, Method::Get);
+        assert_eq!(req.url, "https://auth/token?x=1&service=svc&scope=s");
+        assert_eq!(req.authorization.as_deref(), Some("Basic dTpw"));
+        assert_eq!(
+            token_request("https://a/t", "s", "s", None).authorization,
+            None
+        );
+    }
+
+    #[test]
     fn token_answers() {
         let resp = |body: &str| Response {
             status: 200,

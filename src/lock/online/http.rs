@@ -320,7 +320,10 @@ fn transport_error(url: &str, e: &ureq::Error) -> HttpError {
         ureq::Error::Io(io) => format!("{io}"),
         other => format!("{other}"),
     };
-    HttpError::Transport(format!("{}: {what}", authority_of(url).unwrap_or(url)))
+    HttpError::Transport(format!(
+        "cannot reach {}: {what}",
+        authority_of(url).unwrap_or(url)
+    ))
 }
 
 fn retryable(status: u16) -> bool {
@@ -476,6 +479,34 @@ mod tests {
         assert!(ok("https://example.com/v2/"));
         assert!(!ok("http://example.com/v2/"));
         assert!(!ok("http://reg.internal/v2/"));
+    }
+
+    #[test]
+    fn proxies_from_the_snapshot_unless_no_proxy_or_loopback() {
+        let env: BTreeMap<String, String> = [
+            ("HTTPS_PROXY", "http://proxy.corp:3128"),
+            ("no_proxy", ".internal"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let http = Http::new(&HttpConfig {
+            timeout: Duration::from_secs(1),
+            insecure_hosts: &[],
+            env: &env,
+        })
+        .expect("a valid proxy URL");
+        let direct = |u: &str| {
+            let agent = http
+                .agent_for(&u.parse().expect("url"), true)
+                .expect("agent");
+            std::ptr::eq(agent, &http.direct)
+        };
+        assert!(!direct("https://registry-1.docker.io/v2/"));
+        assert!(direct("https://reg.internal/v2/"));
+        assert!(direct("http://127.0.0.1:5000/v2/"));
+        // No HTTP_PROXY: plain http goes direct.
+        assert!(direct("http://minio.example:9000/models"));
     }
 
     #[test]

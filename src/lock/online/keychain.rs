@@ -212,8 +212,12 @@ fn run_helper(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(home) = env.get("HOME") {
-        cmd.env("HOME", home);
+    // The snapshot's PATH and HOME, so that tests (and `Online`'s callers) decide which helper
+    // runs and which store it reads.
+    for key in ["PATH", "HOME"] {
+        if let Some(value) = env.get(key) {
+            cmd.env(key, value);
+        }
     }
     let mut child = cmd.spawn().map_err(|e| format!("{source}: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
@@ -358,6 +362,35 @@ mod tests {
         );
         let cred = lookup(&env, "r:1", Some("a/b")).expect("ok").expect("cred");
         assert!(!format!("{cred:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn creds_store_helper_is_asked_for_the_repository_then_the_registry() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let helper = dir.path().join("bin/docker-credential-aimctest");
+        write(
+            &helper,
+            "#!/bin/sh\nread -r server\nif [ \"$server\" = r:1 ]; then\n\
+             echo '{\"ServerURL\":\"r:1\",\"Username\":\"hu\",\"Secret\":\"hs\"}'\n\
+             elif [ \"$server\" = t:1 ]; then\n\
+             echo '{\"ServerURL\":\"t:1\",\"Username\":\"<token>\",\"Secret\":\"rt\"}'\n\
+             else echo 'credentials not found in native keychain'; exit 1; fi\n",
+        );
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        write(
+            &dir.path().join("config.json"),
+            r#"{"credsStore":"aimctest"}"#,
+        );
+        let path = format!("{}:/usr/bin:/bin", dir.path().join("bin").display());
+        let mut env = env_with(&[("DOCKER_CONFIG", dir.path())]);
+        env.insert("PATH".into(), path);
+        let (u, p, src) = basic(lookup(&env, "r:1", Some("a/b")).expect("ok"));
+        assert_eq!((u.as_str(), p.as_str()), ("hu", "hs"));
+        assert_eq!(src, "credential helper docker-credential-aimctest");
+        let t = lookup(&env, "t:1", Some("a/b")).expect("ok").expect("cred");
+        assert!(matches!(t.secret, Secret::IdentityToken { ref token, .. } if token == "rt"));
+        assert!(lookup(&env, "other:1", Some("a/b")).expect("ok").is_none());
     }
 
     #[test]

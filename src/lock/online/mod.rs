@@ -20,6 +20,8 @@ use std::time::Duration;
 pub const ENV_KEYS: &[&str] = &[
     "DOCKER_CONFIG",
     "HOME",
+    // Where `docker-credential-*` helpers are found.
+    "PATH",
     "REGISTRY_AUTH_FILE",
     "XDG_RUNTIME_DIR",
     "AWS_ACCESS_KEY_ID",
