@@ -12,6 +12,8 @@ mod hf;
 mod registry;
 #[cfg(feature = "online")]
 mod s3;
+#[cfg(feature = "online")]
+mod walkthrough;
 
 /// The keychain files the rig writes exist: every keychain test below reads them.
 #[test]
