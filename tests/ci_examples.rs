@@ -254,6 +254,21 @@ fn github_actions_render_validate_as_sarif_and_diff() {
     assert_eq!(on["push"]["branches"], json!(["main"]));
     let render = lines(&wf["jobs"]["render"]["steps"], Some("run"));
     assert!(render.contains("aimc render ."), "{render}");
+    // The lock: offline on every push and pull request, online on a schedule only.
+    let lock = &wf["jobs"]["lock"];
+    assert!(lines(&lock["steps"], Some("run")).contains("aimc lock --check --offline ."));
+    let online = &wf["jobs"]["lock-online"];
+    let online_run = lines(&online["steps"], Some("run"));
+    assert!(online_run.contains("aimc lock --check ."), "{online_run}");
+    assert!(!online_run.contains("--offline"));
+    assert!(on.contains_key("schedule"));
+    let schedule = BTreeMap::from([("github.event_name".to_owned(), "schedule".to_owned())]);
+    assert!(condition(online["if"].as_str().expect("if"), &schedule));
+    assert!(!condition(lock["if"].as_str().expect("if"), &schedule));
+    assert!(!condition(
+        online["if"].as_str().expect("if"),
+        &pull_request("acme/aim", "octocat")
+    ));
 
     // SARIF: validate may fail, the upload runs anyway, then the job fails on errors.
     let scan = &wf["jobs"]["code-scanning"];
@@ -364,6 +379,22 @@ fn gitlab_ci_runs_one_pipeline_per_push() {
     assert!(!gitlab_rules(&diff["rules"], &branch_push));
 
     assert!(lines(&render["script"], None).contains("aimc render ."));
+    let lock = &ci["aimc-lock"];
+    let online = &ci["aimc-lock-online"];
+    let schedule = BTreeMap::from([
+        ("CI_PIPELINE_SOURCE", "schedule"),
+        ("CI_COMMIT_BRANCH", "main"),
+    ]);
+    assert!(gitlab_rules(workflow, &schedule));
+    assert!(gitlab_rules(&lock["rules"], &mr_pipeline) && !gitlab_rules(&lock["rules"], &schedule));
+    assert!(
+        gitlab_rules(&online["rules"], &schedule) && !gitlab_rules(&online["rules"], &mr_pipeline)
+    );
+    assert_eq!(
+        lines(&lock["script"], None).trim(),
+        "aimc lock --check --offline ."
+    );
+    assert_eq!(lines(&online["script"], None).trim(), "aimc lock --check .");
     assert_eq!(diff["variables"]["GIT_DEPTH"], 0);
     let script = lines(&diff["script"], None);
     assert!(
