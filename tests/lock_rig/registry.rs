@@ -233,6 +233,16 @@ fn catalog_pages_follow_relative_links() {
             assert_eq!(got, expected, "{host} n={n}");
         }
     }
+    // Registry A's access log shows the 6 pages after the first, each at the `Link` it gave.
+    let log = std::fs::read_to_string(rig.path("RIG_LOGS").join("registry-a.log")).expect("log");
+    let expected: Vec<&str> = rig.get("RIG_REGISTRY_A_CATALOG").split(',').collect();
+    for last in expected.iter().skip(1).step_by(2).take(6) {
+        let line = format!(
+            "\"GET /v2/_catalog?last={}&n=2 HTTP/1.1\" 200",
+            last.replace('/', "%2F")
+        );
+        assert!(log.contains(&line), "no page request {line}");
+    }
 }
 
 #[test]

@@ -190,8 +190,9 @@ impl Http {
         auth: Option<&str>,
     ) -> Result<Response, HttpError> {
         let mut wait = self.backoff;
-        for attempt in 1..=TRIES {
-            let last = attempt == TRIES;
+        let mut attempt = 1;
+        loop {
+            let last = attempt >= TRIES;
             match self.send_once(req, url, auth) {
                 Ok(resp) if last || !retryable(resp.status) => return Ok(resp),
                 Ok(resp) => match retry_after(&resp) {
@@ -203,8 +204,8 @@ impl Http {
                 Err(_) => std::thread::sleep(wait),
             }
             wait *= 2;
+            attempt += 1;
         }
-        unreachable!("the last attempt returns")
     }
 
     fn send_once(
@@ -507,6 +508,107 @@ mod tests {
         assert!(direct("http://127.0.0.1:5000/v2/"));
         // No HTTP_PROXY: plain http goes direct.
         assert!(direct("http://minio.example:9000/models"));
+    }
+
+    /// A loopback server answering each connection with the next canned response and
+    /// recording the request heads it read.
+    fn serve(answers: Vec<String>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let handle = std::thread::spawn(move || {
+            let mut heads = Vec::new();
+            for answer in answers {
+                let (stream, _) = listener.accept().expect("accept");
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut head = String::new();
+                while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
+                heads.push(head.to_ascii_lowercase());
+                let mut stream = stream;
+                let _ = stream.write_all(answer.as_bytes());
+            }
+            heads
+        });
+        (format!("127.0.0.1:{port}"), handle)
+    }
+
+    fn answer(status: &str, extra: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    fn test_http() -> Http {
+        let mut http = Http::new(&HttpConfig {
+            timeout: Duration::from_secs(5),
+            insecure_hosts: &[],
+            env: &BTreeMap::new(),
+        })
+        .expect("http");
+        http.backoff = Duration::from_millis(10);
+        http
+    }
+
+    #[test]
+    fn retries_5xx_and_429_then_succeeds() {
+        let (host, server) = serve(vec![
+            answer("503 Service Unavailable", "", ""),
+            answer("429 Too Many Requests", "retry-after: 1\r\n", ""),
+            answer("200 OK", "", "ok"),
+        ]);
+        let started = std::time::Instant::now();
+        let resp = test_http()
+            .send(&Request::get(format!("http://{host}/x")))
+            .expect("third try");
+        assert_eq!((resp.status, resp.body.as_slice()), (200, b"ok".as_slice()));
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After honoured"
+        );
+        assert_eq!(server.join().expect("server").len(), 3);
+    }
+
+    #[test]
+    fn the_last_5xx_is_returned_not_retried_forever() {
+        let (host, server) = serve(vec![answer("500 Internal Server Error", "", ""); 3]);
+        let resp = test_http()
+            .send(&Request::get(format!("http://{host}/x")))
+            .expect("an answer");
+        assert_eq!(resp.status, 500);
+        assert_eq!(server.join().expect("server").len(), 3);
+    }
+
+    #[test]
+    fn redirects_keep_authorization_on_the_same_host_only() {
+        let (other, other_server) = serve(vec![answer("200 OK", "", "blob")]);
+        // 127.0.0.1 and localhost are different hosts for the Authorization rule.
+        let other = other.replace("127.0.0.1", "localhost");
+        let (host, server) = serve(vec![
+            answer("307 Temporary Redirect", "location: /moved?q=1\r\n", ""),
+            answer(
+                "302 Found",
+                &format!("location: http://{other}/blob\r\n"),
+                "",
+            ),
+        ]);
+        let resp = test_http()
+            .send(
+                &Request::get(format!("http://{host}/x")).authorization(Some("Bearer t0k".into())),
+            )
+            .expect("redirected");
+        assert_eq!(resp.body, b"blob");
+        assert_eq!(resp.url, format!("http://{other}/blob"));
+        let heads = server.join().expect("server");
+        assert!(heads[0].contains("authorization: bearer t0k"));
+        assert!(heads[1].starts_with("get /moved?q=1 "), "{}", heads[1]);
+        assert!(heads[1].contains("authorization: bearer t0k"));
+        let other_heads = other_server.join().expect("server");
+        assert!(
+            !other_heads[0].contains("authorization"),
+            "{}",
+            other_heads[0]
+        );
     }
 
     #[test]

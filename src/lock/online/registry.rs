@@ -375,4 +375,34 @@ mod tests {
         assert_eq!(registry_name("docker.io"), "index.docker.io");
         assert_eq!(registry_name("ghcr.io"), "ghcr.io");
     }
+
+    #[test]
+    fn api_hosts_and_schemes() {
+        let online = Online::new(super::super::OnlineOptions {
+            insecure_registries: vec!["reg.lan:5000".into()],
+            s3_endpoint: None,
+            timeout: std::time::Duration::from_secs(1),
+            env: BTreeMap::new(),
+        })
+        .expect("online");
+        let (registry, repo, tag) = parse_image_reference("ubuntu").expect("ref");
+        assert_eq!((tag.as_str(), repo.as_str()), ("latest", "library/ubuntu"));
+        assert_eq!(
+            online.api_base(&registry, &repo),
+            "https://registry-1.docker.io/v2/library/ubuntu"
+        );
+        assert_eq!(online.api_base("ghcr.io", "o/r"), "https://ghcr.io/v2/o/r");
+        assert_eq!(
+            online.api_base("127.0.0.1:5000", ""),
+            "http://127.0.0.1:5000/v2"
+        );
+        assert_eq!(
+            online.api_base("reg.lan:5000", "a/b"),
+            "http://reg.lan:5000/v2/a/b"
+        );
+        assert_eq!(online.api_base("reg.lan", "a/b"), "https://reg.lan/v2/a/b");
+        let (_, _, digest) =
+            parse_image_reference(&format!("r.io/a/b@sha256:{}", "a".repeat(64))).expect("ref");
+        assert_eq!(digest, format!("sha256:{}", "a".repeat(64)));
+    }
 }
