@@ -782,7 +782,7 @@ fn source_without_size_is_unknown_size() {
     assert!(
         stderr.contains("error[UnknownSize]")
             && stderr.contains("hf://org/d")
-            && stderr.contains("sizes:"),
+            && stderr.contains("aimc lock"),
         "{stderr}"
     );
     // `aim` output needs no PVC, so no size.
@@ -867,7 +867,7 @@ fn wildcard_model_source_needs_registry_listing() {
         "NeedsRegistryListing",
     );
     assert!(
-        e.contains("needs registry listing") && e.contains("registryListings"),
+        e.contains("needs registry listing") && e.contains("aimc lock"),
         "names both fixes: {e}"
     );
     let lock = "registryListings:\n  amd:\n    - {registry: docker.io, repository: amdenterpriseai/aim-x, tag: 0.1.0}\n";

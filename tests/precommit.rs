@@ -35,10 +35,16 @@ fn entry(id: &str) -> Vec<String> {
 }
 
 #[test]
-fn manifest_declares_both_hooks_as_rust() {
+fn manifest_declares_the_hooks_as_rust() {
     let hooks = hooks();
     let ids: Vec<&str> = hooks.iter().filter_map(|h| h["id"].as_str()).collect();
-    assert_eq!(ids, ["aimc-validate", "aimc-golden"]);
+    assert_eq!(ids, ["aimc-validate", "aimc-golden", "aimc-lock"]);
+    // The lock check never goes online, and reads the whole tree.
+    assert_eq!(hook("aimc-lock")["pass_filenames"], false);
+    assert_eq!(
+        entry("aimc-lock"),
+        ["aimc", "lock", "--check", "--offline", "."]
+    );
     for h in &hooks {
         for key in ["id", "name", "entry", "language"] {
             assert!(h[key].as_str().is_some_and(|s| !s.is_empty()), "{key}: {h}");

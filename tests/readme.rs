@@ -159,6 +159,8 @@ fn offline_commands(md: &str) -> Vec<(String, i32)> {
             ]
             .iter()
             .any(|w| cmd.contains(w));
+            // `aimc lock` goes online unless told not to.
+            let online = online || (cmd.starts_with("aimc lock") && !cmd.contains("--offline"));
             if !cmd.starts_with("aimc ") || online {
                 continue;
             }

@@ -137,7 +137,7 @@ pub fn render_artifact(
             )
             .at(a.written.as_ref().map(SrcRef::location))
             .help(format!(
-                "set size on the model source, or add `sizes: {{{}: <bytes>}}` to aim.lock.yaml (kubectl get aimartifact {} -n {} -o jsonpath='{{.status.discoveredSizeBytes}}')",
+                "set size on the model source, or run `aimc lock` to measure {} (or take it from a cluster: kubectl get aimartifact {} -n {} -o yaml | aimc lock --from-cluster -)",
                 a.spec.source_uri, a.name, a.namespace
             )),
         );

@@ -512,7 +512,7 @@ fn resolve_service<'a>(
             "set spec.template.name, or spec.overrides to narrow the choice"
         }
         "NeedsGpuInventory" => "add the cluster's Node objects to the tree",
-        "NeedsImageMetadata" => "add spec.imageMetadata (the image's recommendedDeployments) to the model, or name a template in spec.template.name",
+        "NeedsImageMetadata" => "run `aimc lock` (it reads the image's labels from the registry with your docker login), add spec.imageMetadata to the model, or name a template in spec.template.name",
         _ => "create the template, fix spec.template.name, or check the model's templates",
     }
     };

@@ -103,7 +103,7 @@ pub fn expand(index: &mut Index, lock: &Lock) -> Vec<Diagnostic> {
                     )
                     .at(Some(src.loc(&["spec".into(), "filters".into(), index_of.into(), "image".into()])))
                     .help(format!(
-                        "use static repo:tag filters, or add `registryListings: {{{name}: [{{registry, repository, tag}}]}}` to aim.lock.yaml (e.g. from `skopeo list-tags docker://<registry>/<repository>`)"
+                        "run `aimc lock` (it lists the registry), or use static repo:tag filters"
                     )),
                 );
                 continue;

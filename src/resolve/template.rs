@@ -562,9 +562,9 @@ fn custom_templates(model_name: &str, scope: &Scope, spec: &ModelSpec) -> Vec<Te
 
 /// The error for a template whose status cannot be known offline; it names both fixes.
 pub fn status_error(t: &Template, e: StatusError) -> TemplateError {
-    let (kind, key) = match &t.scope {
-        Scope::Namespace(ns) => ("aimservicetemplate", format!("{} -n {ns}", t.name)),
-        Scope::Cluster => ("aimclusterservicetemplate", t.name.clone()),
+    let kind = match &t.scope {
+        Scope::Namespace(_) => "aimservicetemplates",
+        Scope::Cluster => "aimclusterservicetemplates",
     };
     match e {
         StatusError::NeedsInventory => TemplateError {
@@ -575,7 +575,7 @@ pub fn status_error(t: &Template, e: StatusError) -> TemplateError {
         StatusError::NeedsDiscovery => TemplateError {
             code: "NeedsDiscovery",
             message: format!(
-                "{} {} has no spec.modelSources: needs discovery — add spec.modelSources to the template, or its discovery result to aim.lock.yaml (kubectl get {kind} {key} -o jsonpath='{{.status}}')",
+                "{} {} has no spec.modelSources: needs discovery — add spec.modelSources to the template, or its discovery result to aim.lock.yaml (kubectl get {kind} -A -o yaml | aimc lock --from-cluster -)",
                 t.kind().name(),
                 t.name
             ),
