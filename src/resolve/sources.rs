@@ -102,9 +102,7 @@ pub fn expand(index: &mut Index, lock: &Lock) -> Vec<Diagnostic> {
                         format!("AIMClusterModelSource {name}: filter {filter:?} needs registry listing: which images match is only known to the registry"),
                     )
                     .at(Some(src.loc(&["spec".into(), "filters".into(), index_of.into(), "image".into()])))
-                    .help(format!(
-                        "run `aimc lock` (it lists the registry), or use static repo:tag filters"
-                    )),
+                    .help("run `aimc lock` (it lists the registry), or use static repo:tag filters"),
                 );
                 continue;
             }
