@@ -78,58 +78,54 @@ pub fn lock(
     let mut diags = Vec::new();
     let mut lock = old.clone();
     lock.ledger = Default::default();
-    let refreshed = take_refreshed(&mut lock, &opts.refresh);
+    let refreshed = Taken::take(&mut lock, &opts.refresh);
     let mut failed: BTreeSet<Need> = BTreeSet::new();
     let mut round = resolve_round(sources, &opts.load, &lock)?;
+    let mut settled = false;
     for _ in 0..MAX_ROUNDS {
         let mut changed = opts
             .export
             .is_some_and(|e| apply_export(&mut lock, e, &round, &mut diags));
-        let wanted: Vec<Need> = round
-            .needs
-            .iter()
-            .filter(|n| !has(&lock, n) && !failed.contains(*n))
-            .cloned()
-            .collect();
         if let Some(fetch) = opts.fetch {
+            let wanted: Vec<Need> = round
+                .needs
+                .iter()
+                .filter(|n| !has(&lock, n) && !failed.contains(*n))
+                .cloned()
+                .collect();
             for (need, result) in fetch_all(fetch, &round, &wanted, opts) {
                 match result {
-                    Ok(fact) => {
-                        changed |= store(&mut lock, &need, fact, &mut diags);
-                    }
+                    Ok(fact) => changed |= store(&mut lock, &need, fact, &mut diags),
                     Err(e) => {
-                        failed.insert(need.clone());
-                        let kept = restore(&mut lock, &refreshed, &need);
-                        match kept || !round.required.contains(&need) {
-                            true => diags.push(
-                                Diagnostic::warning("LockFetchFailed", e.to_string()).help(
-                                    if kept {
-                                        "the entry already in aim.lock.yaml is kept"
-                                    } else {
-                                        "the tree renders without it: only the templates its labels would generate are missing"
-                                    },
-                                ),
-                            ),
-                            false => diags.push(
-                                Diagnostic::error("LockFetchFailed", e.to_string())
-                                    .help(fetch_help(&need)),
-                            ),
-                        }
+                        let kept = refreshed.restore(&mut lock, &need);
+                        diags.push(fetch_failed(
+                            &e,
+                            &need,
+                            kept,
+                            round.required.contains(&need),
+                        ));
+                        failed.insert(need);
                     }
                 }
             }
         }
         if !changed {
+            settled = true;
             break;
         }
         round = resolve_round(sources, &opts.load, &lock)?;
     }
-    // Whatever a refresh took out and nothing replaced goes back (offline, or not needed).
-    for need in refreshed.keys() {
-        if !has(&lock, need) {
-            restore(&mut lock, &refreshed, need);
-        }
+    if !settled {
+        diags.push(
+            Diagnostic::error(
+                "LockFetchFailed",
+                format!("the lock did not settle in {MAX_ROUNDS} rounds of fetching: each round found new needs"),
+            )
+            .help("this is a bug in aimc; please report it with the tree"),
+        );
     }
+    // Whatever a refresh took out and nothing replaced goes back (offline, or not needed).
+    refreshed.restore_missing(&mut lock);
     let uncovered = round
         .required
         .iter()
@@ -147,6 +143,21 @@ pub fn lock(
         uncovered,
         discovery_hashes: round.discovery_hashes,
     })
+}
+
+/// A fetch that failed: a warning when the old entry is kept or the tree renders without the
+/// fact, else an error.
+fn fetch_failed(e: &FetchError, need: &Need, kept: bool, required: bool) -> Diagnostic {
+    if kept {
+        Diagnostic::warning("LockFetchFailed", e.to_string())
+            .help("the entry already in aim.lock.yaml is kept")
+    } else if !required {
+        Diagnostic::warning("LockFetchFailed", e.to_string()).help(
+            "the tree renders without it: only the templates its labels would generate are missing",
+        )
+    } else {
+        Diagnostic::error("LockFetchFailed", e.to_string()).help(fetch_help(need))
+    }
 }
 
 fn fetch_help(need: &Need) -> &'static str {
@@ -214,86 +225,67 @@ fn has(lock: &Lock, need: &Need) -> bool {
     }
 }
 
-/// Entries a refresh takes out of the lock, by need, so a failed fetch can put them back.
-type Taken = BTreeMap<Need, Taken1>;
-enum Taken1 {
-    Image(Box<LockedImage>),
-    Size(crate::api::quantity::Quantity),
-    Listing(Vec<ListedImage>),
+/// The entries a refresh took out of the lock, so that a failed fetch can put them back.
+#[derive(Default)]
+struct Taken {
+    images: BTreeMap<String, LockedImage>,
+    sizes: BTreeMap<String, crate::api::quantity::Quantity>,
+    listings: BTreeMap<String, Vec<ListedImage>>,
 }
 
-fn take_refreshed(lock: &mut Lock, refresh: &Refresh) -> Taken {
-    let pick = |kind: Kind, key: &str| match refresh {
-        Refresh::Nothing => false,
-        Refresh::All => true,
-        Refresh::Kind(k) => *k == kind,
-        Refresh::Key(k) => k == key,
-    };
-    let mut taken = Taken::new();
-    let images: Vec<String> = lock
-        .images
-        .keys()
-        .filter(|k| pick(Kind::Images, k))
-        .cloned()
-        .collect();
-    for reference in images {
-        if let Some(v) = lock.images.remove(&reference) {
-            taken.insert(Need::Image { reference }, Taken1::Image(Box::new(v)));
+impl Taken {
+    /// Takes what `refresh` names out of `lock`.
+    fn take(lock: &mut Lock, refresh: &Refresh) -> Taken {
+        let pick = |kind: Kind, key: &str| match refresh {
+            Refresh::Nothing => false,
+            Refresh::All => true,
+            Refresh::Kind(k) => *k == kind,
+            Refresh::Key(k) => k == key,
+        };
+        Taken {
+            images: drain(&mut lock.images, |k| pick(Kind::Images, k)),
+            sizes: drain(&mut lock.sizes, |k| pick(Kind::Sizes, k)),
+            listings: drain(&mut lock.registry_listings, |k| pick(Kind::Listings, k)),
         }
     }
-    let sizes: Vec<String> = lock
-        .sizes
-        .keys()
-        .filter(|k| pick(Kind::Sizes, k))
-        .cloned()
-        .collect();
-    for uri in sizes {
-        if let Some(v) = lock.sizes.remove(&uri) {
-            taken.insert(
-                Need::Size {
-                    uri,
-                    endpoint: None,
-                },
-                Taken1::Size(v),
-            );
+
+    /// Puts the entry for `need` back, if one was taken; whether there was one.
+    fn restore(&self, lock: &mut Lock, need: &Need) -> bool {
+        fn put<V: Clone>(
+            from: &BTreeMap<String, V>,
+            to: &mut BTreeMap<String, V>,
+            key: &str,
+        ) -> bool {
+            from.get(key)
+                .map(|v| to.insert(key.to_owned(), v.clone()))
+                .is_some()
+        }
+        match need {
+            Need::Image { reference } => put(&self.images, &mut lock.images, reference),
+            Need::Size { uri, .. } => put(&self.sizes, &mut lock.sizes, uri),
+            Need::Listing { source } => put(&self.listings, &mut lock.registry_listings, source),
+            Need::Discovery { .. } | Need::Uid { .. } => false,
         }
     }
-    let listings: Vec<String> = lock
-        .registry_listings
-        .keys()
-        .filter(|k| pick(Kind::Listings, k))
-        .cloned()
-        .collect();
-    for source in listings {
-        if let Some(v) = lock.registry_listings.remove(&source) {
-            taken.insert(Need::Listing { source }, Taken1::Listing(v));
+
+    /// Puts back whatever nothing replaced (offline, or a fetch not tried).
+    fn restore_missing(&self, lock: &mut Lock) {
+        fn fill<V: Clone>(from: &BTreeMap<String, V>, to: &mut BTreeMap<String, V>) {
+            for (k, v) in from {
+                to.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
+        fill(&self.images, &mut lock.images);
+        fill(&self.sizes, &mut lock.sizes);
+        fill(&self.listings, &mut lock.registry_listings);
     }
-    taken
 }
 
-/// Puts a refreshed entry back; whether there was one.
-fn restore(lock: &mut Lock, taken: &Taken, need: &Need) -> bool {
-    let key = match need {
-        Need::Size { uri, .. } => Need::Size {
-            uri: uri.clone(),
-            endpoint: None,
-        },
-        other => other.clone(),
-    };
-    match (taken.get(&key), need) {
-        (Some(Taken1::Image(v)), Need::Image { reference }) => {
-            lock.images.insert(reference.clone(), (**v).clone());
-        }
-        (Some(Taken1::Size(v)), Need::Size { uri, .. }) => {
-            lock.sizes.insert(uri.clone(), v.clone());
-        }
-        (Some(Taken1::Listing(v)), Need::Listing { source }) => {
-            lock.registry_listings.insert(source.clone(), v.clone());
-        }
-        _ => return false,
-    }
-    true
+fn drain<V>(map: &mut BTreeMap<String, V>, pick: impl Fn(&str) -> bool) -> BTreeMap<String, V> {
+    let keys: Vec<String> = map.keys().filter(|k| pick(k)).cloned().collect();
+    keys.into_iter()
+        .filter_map(|k| map.remove(&k).map(|v| (k, v)))
+        .collect()
 }
 
 /// Takes the export's facts for the needs of this round; a cluster value replaces a
