@@ -276,3 +276,53 @@ fn a_failed_fetch_leaves_the_old_file_byte_for_byte() {
     assert!(err.contains("127.0.0.1:9"), "names the registry: {err}");
     assert_eq!(lock_file(dir.path()), old);
 }
+
+#[test]
+fn refresh_is_online_and_takes_its_value_with_an_equals_sign() {
+    let dir = example("multi-tenant");
+    let (code, err) = aimc_lock(dir.path(), &["--offline", "--refresh"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--offline"), "{err}");
+    // `--refresh DIR` must not read DIR as the key: the value needs `=`.
+    let mut cmd = Command::cargo_bin("aimc").expect("bin");
+    let out = cmd
+        .args(["lock", "--offline", "--check", "--refresh"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A status a newer operator writes differently costs that one fact, with a warning; the
+/// rest of the export is used.
+#[test]
+fn an_unreadable_status_in_an_export_skips_that_fact_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("s.yaml"), PRIVATE_IMAGE).expect("write");
+    let export = "apiVersion: v1
+kind: List
+items:
+- apiVersion: aim.eai.amd.com/v1alpha1
+  kind: AIMModel
+  metadata: {name: m, namespace: ml-team}
+  spec: {image: registry.example.com/aim/chat:1.0.0}
+  status:
+    imageMetadata: {model: {canonicalName: example/chat}, newerField: 1}
+- apiVersion: aim.eai.amd.com/v1alpha1
+  kind: AIMService
+  metadata: {name: chat, namespace: ml-team, uid: 6a1e0c52-0000-4000-8000-000000000002}
+";
+    let (code, err) = aimc_lock(
+        dir.path(),
+        &["--offline", "--from-cluster", "-"],
+        Some(export),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("ExportSkipped") && err.contains("newerField"),
+        "{err}"
+    );
+    let lock = lock_file(dir.path());
+    assert!(lock.contains("AIMService/ml-team/chat: 6a1e0c52"), "{lock}");
+    assert!(!lock.contains("images:"), "{lock}");
+}

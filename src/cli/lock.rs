@@ -27,9 +27,10 @@ pub struct LockArgs {
     /// sizes and UIDs, for exactly the objects the tree needs.
     #[arg(long, value_name = "FILE|-")]
     pub from_cluster: Option<PathBuf>,
-    /// Fetch again what the file has: everything, one kind (images, sizes, listings) or one
-    /// key (an image reference, a source URI, a model source's name).
-    #[arg(long, value_name = "KIND|KEY", num_args = 0..=1, default_missing_value = "all")]
+    /// Fetch again what the file has: everything (`--refresh`), one kind
+    /// (`--refresh=images`, `sizes`, `listings`) or one key (`--refresh=REF`: an image
+    /// reference, a source URI, a model source's name). `--check` online refreshes everything.
+    #[arg(long, value_name = "KIND|KEY", num_args = 0..=1, require_equals = true, default_missing_value = "all", conflicts_with = "offline")]
     pub refresh: Option<String>,
     /// A registry to reach over plain http (loopback hosts always may). Repeatable.
     #[arg(long, value_name = "HOST[:PORT]")]
@@ -84,7 +85,7 @@ fn lock(args: &LockArgs) -> Result<u8, Failure> {
     if read_diags.iter().any(Diagnostic::is_error) {
         return Err(Failure::Diagnostics(read_diags));
     }
-    let path = args.dir.join(LOCK_FILE);
+    let path = lock_path(&args.dir);
     let old_text = read_old(&path)?;
     let old = parse_old(&old_text)?;
     let export = read_export(args.from_cluster.as_deref())?;
@@ -94,12 +95,21 @@ fn lock(args: &LockArgs) -> Result<u8, Failure> {
         load,
         fetch: client.as_deref(),
         export: export.as_ref(),
-        refresh: refresh(args.refresh.as_deref()),
+        refresh: refresh(args),
+        s3_endpoint: args.s3_endpoint.clone(),
         jobs: usize::from(args.jobs),
         progress: &progress,
     };
     let locked = run::lock(&sources, &old, &opts).map_err(Failure::Diagnostics)?;
-    let mut diags = locked.diagnostics;
+    let mut diags: Vec<Diagnostic> = export
+        .iter()
+        .flat_map(|e| &e.skipped)
+        .map(|why| {
+            Diagnostic::warning("ExportSkipped", format!("not taken from the export: {why}"))
+                .help("the rest of the export is used; a newer operator may write this status differently")
+        })
+        .collect();
+    diags.extend(locked.diagnostics);
     diags.extend(
         locked
             .uncovered
@@ -139,6 +149,16 @@ fn lock(args: &LockArgs) -> Result<u8, Failure> {
     })?;
     super::io::stderr(&format!("aimc lock: wrote {}\n", path.display()));
     Ok(exit::OK)
+}
+
+/// `DIR/aim.lock.yaml`, or where it links to: the rename that replaces it must replace the
+/// file, not the link.
+fn lock_path(dir: &Path) -> PathBuf {
+    let path = dir.join(LOCK_FILE);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path).unwrap_or(path),
+        _ => path,
+    }
 }
 
 fn read_old(path: &Path) -> Result<Option<String>, Failure> {
@@ -187,8 +207,11 @@ fn read_export(from: Option<&Path>) -> Result<Option<Export>, Failure> {
         .map_err(Failure::Diagnostics)
 }
 
-fn refresh(arg: Option<&str>) -> Refresh {
-    match arg {
+/// What to fetch again. An online `--check` asks whether the registries still agree with the
+/// file, so it fetches everything again; it writes nothing either way.
+fn refresh(args: &LockArgs) -> Refresh {
+    match args.refresh.as_deref() {
+        None if args.check && !args.offline => Refresh::All,
         None => Refresh::Nothing,
         Some("all") => Refresh::All,
         Some("images") => Refresh::Kind(Kind::Images),
@@ -218,9 +241,9 @@ fn uncovered(
         .help("apply the tree, wait for the template to be Ready, then `kubectl get aimservicetemplates,aimclusterservicetemplates -A -o yaml | aimc lock --from-cluster -`"),
         other => Diagnostic::warning(
             "NeedsCluster",
-            format!("{other:?} is not in aim.lock.yaml and was not fetched (--offline)"),
+            format!("{other} is not in aim.lock.yaml and was not fetched"),
         )
-        .help("run `aimc lock` without --offline, or pass a cluster export with --from-cluster"),
+        .help("run `aimc lock` online, or pass a cluster export with --from-cluster"),
     }
 }
 
@@ -240,7 +263,11 @@ fn check(old: &Option<String>, new: Option<&str>, uncovered: &[Need]) -> u8 {
             .to_string();
         super::io::stderr(&diff);
     }
-    super::io::stderr("aimc lock --check: aim.lock.yaml is not current: run `aimc lock`\n");
+    if old != new {
+        super::io::stderr("aimc lock --check: aim.lock.yaml is not current: run `aimc lock`\n");
+    } else {
+        super::io::stderr("aimc lock --check: aim.lock.yaml lacks facts only a cluster has (the warnings above): export them with --from-cluster\n");
+    }
     exit::INPUT_ERROR
 }
 

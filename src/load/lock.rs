@@ -11,6 +11,7 @@ use crate::diag::{Diagnostic, Diagnostics, Location};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -25,12 +26,9 @@ pub enum Need {
     Listing { source: String },
     /// `images.<reference>`: a model's image labels.
     Image { reference: String },
-    /// `sizes.<uri>`: a source's size; `endpoint` is the `AWS_ENDPOINT_URL` the operator's
-    /// check-size Job would see (plain env values only).
-    Size {
-        uri: String,
-        endpoint: Option<String>,
-    },
+    /// `sizes.<uri>`: a source's size, with the S3 endpoint the operator's check-size Job
+    /// would use.
+    Size { uri: String, endpoint: Endpoint },
     /// `discovery[namespace, template]`: a template's discovery result.
     Discovery {
         namespace: Option<String>,
@@ -38,6 +36,38 @@ pub enum Need {
     },
     /// `uids.<key>`: an object's UID (`<Kind>/<namespace>/<name>`).
     Uid { key: String },
+}
+
+/// Where an `s3://` source is listed: the source's `AWS_ENDPOINT_URL`, as the check-size Job
+/// would see it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// Not set (or not an `s3://` source): AWS itself.
+    Default,
+    /// Set as a plain value.
+    Url(String),
+    /// Set from a Secret or ConfigMap, whose value aimc does not know.
+    Unknown,
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Need::Listing { source } => {
+                write!(f, "the registry listing of AIMClusterModelSource {source}")
+            }
+            Need::Image { reference } => write!(f, "the labels of image {reference}"),
+            Need::Size { uri, .. } => write!(f, "the size of {uri}"),
+            Need::Discovery {
+                namespace,
+                template,
+            } => match namespace {
+                Some(ns) => write!(f, "the discovery result of template {ns}/{template}"),
+                None => write!(f, "the discovery result of cluster template {template}"),
+            },
+            Need::Uid { key } => write!(f, "the UID of {key}"),
+        }
+    }
 }
 
 /// The needs a resolution asked the lock for, when recording (`aimc lock`); nothing and no
@@ -264,10 +294,10 @@ impl Lock {
     }
 
     /// A source's size in bytes (zero counts as unknown), recorded as needed.
-    pub fn size(&self, uri: &str, endpoint: Option<&str>) -> Option<i64> {
+    pub fn size(&self, uri: &str, endpoint: impl FnOnce() -> Endpoint) -> Option<i64> {
         self.ledger.record(true, || Need::Size {
             uri: uri.to_owned(),
-            endpoint: endpoint.map(str::to_owned),
+            endpoint: endpoint(),
         });
         self.sizes
             .get(uri)

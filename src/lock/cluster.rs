@@ -20,6 +20,9 @@ pub struct Export {
     pub discovery: BTreeMap<(Option<String>, String), Discovery>,
     /// `<Kind>/<namespace>/<name>` → `metadata.uid`, of every item.
     pub uids: BTreeMap<String, String>,
+    /// Facts not taken, and why (a status a newer operator writes differently): a warning
+    /// each, not an error for the whole export.
+    pub skipped: Vec<String>,
 }
 
 /// Reads an export. `name` is what diagnostics call it (`-` is stdin). An export that is not
@@ -108,9 +111,14 @@ impl Export {
                     field(&["spec", "image"]).and_then(Value::as_str),
                     status.and_then(|s| s.get("imageMetadata")),
                 ) {
-                    let meta: ImageMetadata = serde_json::from_value(meta.clone())
-                        .map_err(|e| format!("{kind} {name}: status.imageMetadata: {e}"))?;
-                    self.images.insert(image.to_owned(), meta);
+                    match serde_json::from_value::<ImageMetadata>(meta.clone()) {
+                        Ok(meta) => {
+                            self.images.insert(image.to_owned(), meta);
+                        }
+                        Err(e) => self
+                            .skipped
+                            .push(format!("{kind} {name}: status.imageMetadata: {e}")),
+                    }
                 }
             }
             "AIMArtifact" => {
@@ -124,10 +132,12 @@ impl Export {
                 }
             }
             "AIMServiceTemplate" | "AIMClusterServiceTemplate" => {
-                if let Some(d) = discovery(name, namespace.clone(), status)
-                    .map_err(|e| format!("{kind} {name}: {e}"))?
-                {
-                    self.discovery.insert((namespace, name.to_owned()), d);
+                match discovery(name, namespace.clone(), status) {
+                    Ok(Some(d)) => {
+                        self.discovery.insert((namespace, name.to_owned()), d);
+                    }
+                    Ok(None) => {}
+                    Err(e) => self.skipped.push(format!("{kind} {name}: {e}")),
                 }
             }
             _ => {}
@@ -142,11 +152,18 @@ fn discovery(
     namespace: Option<String>,
     status: Option<&Value>,
 ) -> Result<Option<Discovery>, String> {
-    let Some(profile) = status.and_then(|s| s.get("profile")) else {
+    let Some(profile) = status
+        .and_then(|s| s.get("profile"))
+        .filter(|p| !p.is_null())
+    else {
         return Ok(None);
     };
     // A newer operator may report more than aimc reads: only the known fields are taken.
     let mut profile = pick(profile, &["metadata", "engineArgs", "envVars"]);
+    // The lock never holds a credential, whatever discovery reported.
+    if let Some(Value::Object(env)) = profile.get_mut("envVars") {
+        env.retain(|name, _| !crate::diag::credential::is_credential_name(name));
+    }
     if let Some(m) = profile.get("metadata") {
         let m = pick(
             m,

@@ -42,9 +42,11 @@ impl FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.subject, self.reason)?;
+        // Only a request that carried a credential says where it came from; a missing
+        // credential is the reason's to explain.
         match &self.credential {
             Some(src) => write!(f, " (credentials from {src})"),
-            None => write!(f, " (no credentials used)"),
+            None => Ok(()),
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::cluster::Export;
 use super::{Fetch, FetchError};
 use crate::diag::Diagnostic;
-use crate::load::lock::{Discovery, ListedImage, Lock, LockedImage, Need};
+use crate::load::lock::{Discovery, Endpoint, ListedImage, Lock, LockedImage, Need};
 use crate::load::{self, LoadOptions};
 use crate::render::{self, Ctx, Gitops};
 use crate::resolve;
@@ -40,6 +40,8 @@ pub struct Options<'a> {
     pub fetch: Option<&'a dyn Fetch>,
     pub export: Option<&'a Export>,
     pub refresh: Refresh,
+    /// `--s3-endpoint`: used for every `s3://` source instead of its own `AWS_ENDPOINT_URL`.
+    pub s3_endpoint: Option<String>,
     /// Parallel requests at most.
     pub jobs: usize,
     /// One line per fetched fact (stderr in the CLI).
@@ -79,14 +81,24 @@ pub fn lock(
     let mut lock = old.clone();
     lock.ledger = Default::default();
     let refreshed = Taken::take(&mut lock, &opts.refresh);
+    if let (Refresh::Key(key), true) = (&opts.refresh, refreshed.is_empty()) {
+        return Err(vec![Diagnostic::error(
+            "LockFetchFailed",
+            format!("--refresh {key}: aim.lock.yaml has no image, size or listing of that key"),
+        )
+        .help("name an image reference, a source URI or a model source as the file spells it, or one of: images, sizes, listings")]);
+    }
     let mut failed: BTreeSet<Need> = BTreeSet::new();
     let mut round = resolve_round(sources, &opts.load, &lock)?;
     let mut settled = false;
     for _ in 0..MAX_ROUNDS {
-        let mut changed = opts
-            .export
-            .is_some_and(|e| apply_export(&mut lock, e, &round, &mut diags));
-        if let Some(fetch) = opts.fetch {
+        // A discovery entry of another spec would drive the needs (its model sources) and
+        // still be pruned: it goes first, and the tree is resolved without it.
+        let mut changed = drop_stale_discovery(&mut lock, &round, &mut diags);
+        if let Some(e) = opts.export {
+            changed |= apply_export(&mut lock, e, &round, &mut diags);
+        }
+        if let Some(fetch) = opts.fetch.filter(|_| !changed) {
             let wanted: Vec<Need> = round
                 .needs
                 .iter()
@@ -95,9 +107,13 @@ pub fn lock(
                 .collect();
             for (need, result) in fetch_all(fetch, &round, &wanted, opts) {
                 match result {
-                    Ok(fact) => changed |= store(&mut lock, &need, fact, &mut diags),
+                    Ok((fact, notes)) => {
+                        diags.extend(notes);
+                        changed |= store(&mut lock, &need, fact);
+                    }
                     Err(e) => {
                         let kept = refreshed.restore(&mut lock, &need);
+                        changed |= kept;
                         diags.push(fetch_failed(
                             &e,
                             &need,
@@ -108,6 +124,11 @@ pub fn lock(
                     }
                 }
             }
+        }
+        // What a refresh took out and nothing replaced goes back, and counts as a change:
+        // the facts it leads to (templates, sizes) are needed again.
+        if !changed && refreshed.restore_missing(&mut lock) {
+            changed = true;
         }
         if !changed {
             settled = true;
@@ -124,8 +145,6 @@ pub fn lock(
             .help("this is a bug in aimc; please report it with the tree"),
         );
     }
-    // Whatever a refresh took out and nothing replaced goes back (offline, or not needed).
-    refreshed.restore_missing(&mut lock);
     let uncovered = round
         .required
         .iter()
@@ -268,16 +287,27 @@ impl Taken {
         }
     }
 
-    /// Puts back whatever nothing replaced (offline, or a fetch not tried).
-    fn restore_missing(&self, lock: &mut Lock) {
-        fn fill<V: Clone>(from: &BTreeMap<String, V>, to: &mut BTreeMap<String, V>) {
+    /// Puts back whatever nothing replaced (offline, or a fetch not tried); whether
+    /// anything was.
+    fn restore_missing(&self, lock: &mut Lock) -> bool {
+        fn fill<V: Clone>(from: &BTreeMap<String, V>, to: &mut BTreeMap<String, V>) -> bool {
+            let mut any = false;
             for (k, v) in from {
-                to.entry(k.clone()).or_insert_with(|| v.clone());
+                if !to.contains_key(k) {
+                    to.insert(k.clone(), v.clone());
+                    any = true;
+                }
             }
+            any
         }
-        fill(&self.images, &mut lock.images);
-        fill(&self.sizes, &mut lock.sizes);
-        fill(&self.listings, &mut lock.registry_listings);
+        let images = fill(&self.images, &mut lock.images);
+        let sizes = fill(&self.sizes, &mut lock.sizes);
+        let listings = fill(&self.listings, &mut lock.registry_listings);
+        images || sizes || listings
+    }
+
+    fn is_empty(&self) -> bool {
+        self.images.is_empty() && self.sizes.is_empty() && self.listings.is_empty()
     }
 }
 
@@ -286,6 +316,33 @@ fn drain<V>(map: &mut BTreeMap<String, V>, pick: impl Fn(&str) -> bool) -> BTree
     keys.into_iter()
         .filter_map(|k| map.remove(&k).map(|v| (k, v)))
         .collect()
+}
+
+/// Removes the discovery entries this round found stale, with a warning each; whether any.
+fn drop_stale_discovery(lock: &mut Lock, round: &Round, diags: &mut Vec<Diagnostic>) -> bool {
+    if round.stale_discovery.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    lock.discovery.retain(|d| {
+        let stale = round.stale_discovery.contains(&i);
+        i += 1;
+        if stale {
+            diags.push(
+                Diagnostic::warning(
+                    "StaleLockEntry",
+                    format!(
+                        "the discovery entry of template {}{} was taken from another spec of the template: dropped",
+                        d.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                        d.template
+                    ),
+                )
+                .help("export the template's current discovery result from the cluster (--from-cluster)"),
+            );
+        }
+        !stale
+    });
+    true
 }
 
 /// Takes the export's facts for the needs of this round; a cluster value replaces a
@@ -318,7 +375,11 @@ fn apply_export(
                 }
             }
             Need::Size { uri, .. } => {
-                if let Some(size) = export.sizes.get(uri).filter(|s| **s > 0) {
+                if let Some(size) = export
+                    .sizes
+                    .get(uri)
+                    .filter(|s| u64::try_from(**s).is_ok_and(|s| s > 0 && s <= MAX_SIZE))
+                {
                     let q = bytes(*size);
                     changed |= lock.sizes.insert(uri.clone(), q.clone()).as_ref() != Some(&q);
                 }
@@ -379,8 +440,7 @@ fn replace_discovery(lock: &mut Lock, d: &Discovery) -> bool {
 /// A fetched fact.
 enum Fact {
     Image(Box<LockedImage>),
-    /// Bytes, and a note when `s3cmd du`'s count takes in a sibling prefix.
-    Size(u64, Option<String>),
+    Size(u64),
     Listing(Vec<ListedImage>),
 }
 
@@ -391,7 +451,7 @@ fn fetch_all(
     round: &Round,
     wanted: &[Need],
     opts: &Options,
-) -> Vec<(Need, Result<Fact, FetchError>)> {
+) -> Vec<(Need, Result<(Fact, Vec<Diagnostic>), FetchError>)> {
     let work: Vec<&Need> = wanted
         .iter()
         .filter(|n| matches!(n, Need::Image { .. } | Need::Size { .. } | Need::Listing { .. }))
@@ -404,7 +464,7 @@ fn fetch_all(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(need) = work.get(i) else { break };
-                let result = fetch_one(fetch, round, need);
+                let result = fetch_one(fetch, round, need, opts.s3_endpoint.as_deref());
                 (opts.progress)(&progress_line(need, &result));
                 if let Ok(mut r) = results.lock() {
                     r.push((i, (*need).clone(), result));
@@ -417,7 +477,7 @@ fn fetch_all(
     results.into_iter().map(|(_, n, r)| (n, r)).collect()
 }
 
-fn progress_line(need: &Need, result: &Result<Fact, FetchError>) -> String {
+fn progress_line(need: &Need, result: &Result<(Fact, Vec<Diagnostic>), FetchError>) -> String {
     let what = match need {
         Need::Image { reference } => format!("image {reference}"),
         Need::Size { uri, .. } => format!("size of {uri}"),
@@ -426,14 +486,22 @@ fn progress_line(need: &Need, result: &Result<Fact, FetchError>) -> String {
         Need::Uid { key } => format!("uid of {key}"),
     };
     match result {
-        Ok(Fact::Image(i)) => format!("fetched {what}: {}", i.digest.as_deref().unwrap_or("")),
-        Ok(Fact::Size(n, _)) => format!("fetched {what}: {n} bytes"),
-        Ok(Fact::Listing(l)) => format!("fetched {what}: {} images", l.len()),
+        Ok((Fact::Image(i), _)) => {
+            format!("fetched {what}: {}", i.digest.as_deref().unwrap_or(""))
+        }
+        Ok((Fact::Size(n), _)) => format!("fetched {what}: {n} bytes"),
+        Ok((Fact::Listing(l), _)) => format!("fetched {what}: {} images", l.len()),
         Err(_) => format!("failed {what}"),
     }
 }
 
-fn fetch_one(fetch: &dyn Fetch, round: &Round, need: &Need) -> Result<Fact, FetchError> {
+/// One fact, with the warnings that came with it.
+fn fetch_one(
+    fetch: &dyn Fetch,
+    round: &Round,
+    need: &Need,
+    s3_endpoint: Option<&str>,
+) -> Result<(Fact, Vec<Diagnostic>), FetchError> {
     match need {
         Need::Image { reference } => {
             let config = fetch.image(reference)?;
@@ -444,46 +512,74 @@ fn fetch_one(fetch: &dyn Fetch, round: &Round, need: &Need) -> Result<Fact, Fetc
                     format!("its labels cannot be read as the operator reads them: {e}"),
                 )
             })?;
-            Ok(Fact::Image(Box::new(LockedImage {
+            let image = LockedImage {
                 digest: Some(config.digest),
                 metadata,
-            })))
-        }
-        Need::Size { uri, endpoint } => {
-            let mut note = None;
-            let bytes = if uri.starts_with("s3://") {
-                let usage = fetch.s3_usage(uri, endpoint.as_deref())?;
-                if usage.bytes != usage.bytes_below_slash && !uri.ends_with('/') {
-                    note = Some(format!(
-                        "{uri}: {} bytes under the prefix as written, {} under `{}/`: keys of a sibling prefix are counted",
-                        usage.bytes,
-                        usage.bytes_below_slash,
-                        uri.trim_end_matches('/')
-                    ));
-                }
-                usage.bytes
-            } else if uri.starts_with("hf://") {
-                fetch.hf_size(uri)?
-            } else {
-                return Err(FetchError::new(
-                    format!("source {uri}"),
-                    "aimc lock measures only s3:// and hf:// sources; set size on the model source",
-                ));
             };
-            if bytes == 0 || bytes > MAX_SIZE {
-                return Err(FetchError::new(
-                    format!("source {uri}"),
-                    format!("its size is {bytes} bytes; the operator accepts 1 to 2^50 bytes: check the URI (an empty prefix?), or set size on the model source"),
-                ));
-            }
-            Ok(Fact::Size(bytes, note))
+            Ok((Fact::Image(Box::new(image)), Vec::new()))
         }
-        Need::Listing { source } => listing(fetch, round, source).map(Fact::Listing),
+        Need::Size { uri, endpoint } => size(fetch, uri, endpoint, s3_endpoint),
+        Need::Listing { source } => {
+            let (images, notes) = listing(fetch, round, source)?;
+            Ok((Fact::Listing(images), notes))
+        }
         _ => Err(FetchError::new(
             "cluster",
             "only a cluster export has this fact",
         )),
     }
+}
+
+fn size(
+    fetch: &dyn Fetch,
+    uri: &str,
+    endpoint: &Endpoint,
+    s3_endpoint: Option<&str>,
+) -> Result<(Fact, Vec<Diagnostic>), FetchError> {
+    let mut notes = Vec::new();
+    let bytes = if uri.starts_with("s3://") {
+        let endpoint = match (s3_endpoint, endpoint) {
+            (Some(url), _) => Some(url),
+            (None, Endpoint::Url(url)) => Some(url.as_str()),
+            (None, Endpoint::Default) => None,
+            (None, Endpoint::Unknown) => {
+                return Err(FetchError::new(
+                    format!("source {uri}"),
+                    "its AWS_ENDPOINT_URL comes from a Secret or ConfigMap, whose value aimc does not read: pass the endpoint with --s3-endpoint",
+                ))
+            }
+        };
+        let usage = fetch.s3_usage(uri, endpoint)?;
+        if usage.bytes != usage.bytes_below_slash && !uri.ends_with('/') {
+            notes.push(
+                Diagnostic::warning(
+                    "SiblingPrefix",
+                    format!(
+                        "{uri}: {} bytes under the prefix as written, {} under `{}/`: keys of a sibling prefix are counted",
+                        usage.bytes,
+                        usage.bytes_below_slash,
+                        uri.trim_end_matches('/')
+                    ),
+                )
+                .help("the operator counts as `s3cmd du` does, so aimc locks the first figure; if the sibling prefix is not part of the model, rename it or point the source at `KEY/`"),
+            );
+        }
+        usage.bytes
+    } else if uri.starts_with("hf://") {
+        fetch.hf_size(uri)?
+    } else {
+        return Err(FetchError::new(
+            format!("source {uri}"),
+            "aimc lock measures only s3:// and hf:// sources; set size on the model source",
+        ));
+    };
+    if bytes == 0 || bytes > MAX_SIZE {
+        return Err(FetchError::new(
+            format!("source {uri}"),
+            format!("its size is {bytes} bytes; the operator accepts 1 to 2^50 bytes: check the URI (an empty prefix?), or set size on the model source"),
+        ));
+    }
+    Ok((Fact::Size(bytes), notes))
 }
 
 /// The filters of a model source that need a listing, each with its registry.
@@ -503,46 +599,69 @@ fn listing_filters(index: &load::Index, source: &str) -> Vec<resolve::model_sour
         .collect()
 }
 
+/// Docker Hub and GHCR serve no `/v2/_catalog` to users: the operator lists them through
+/// their own APIs, which aimc does not call.
+fn has_no_catalog(registry: &str) -> bool {
+    matches!(
+        registry,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io" | "hub.docker.com" | "ghcr.io"
+    )
+}
+
 /// Every tag of every repository a source's listed filters name, in registry order:
-/// repositories as the filters and the catalog give them, then each one's tags.
-fn listing(fetch: &dyn Fetch, round: &Round, source: &str) -> Result<Vec<ListedImage>, FetchError> {
-    let mut repos: Vec<(String, String)> = Vec::new();
+/// repositories as the filters and the catalog give them, then each one's tags. A repository
+/// a wildcard found whose tags cannot be listed is skipped with a warning, as the operator
+/// does; one a filter names is an error.
+fn listing(
+    fetch: &dyn Fetch,
+    round: &Round,
+    source: &str,
+) -> Result<(Vec<ListedImage>, Vec<Diagnostic>), FetchError> {
+    // (registry, repository, found by a wildcard)
+    let mut repos: Vec<(String, String, bool)> = Vec::new();
     for f in listing_filters(&round.index, source) {
         let registry = f.source_registry.clone();
-        if f.has_wildcard {
-            if matches!(
-                registry.as_str(),
-                "docker.io" | "index.docker.io" | "ghcr.io"
-            ) {
-                return Err(FetchError::new(
-                    format!("registry {registry}"),
-                    format!("filter {:?}: aimc lists wildcard repositories through /v2/_catalog, which {registry} does not serve; name each repository in its own filter (e.g. `amdenterpriseai/aim-x`), whose tags aimc lists", f.image),
-                ));
+        if !f.has_wildcard {
+            repos.push((registry, f.repository.clone(), false));
+            continue;
+        }
+        if has_no_catalog(&registry) {
+            return Err(FetchError::new(
+                format!("registry {registry}"),
+                format!("filter {:?}: aimc lists wildcard repositories through /v2/_catalog, which {registry} does not serve; name each repository in its own filter (e.g. `amdenterpriseai/aim-x`), whose tags aimc lists", f.image),
+            ));
+        }
+        for repo in fetch.catalog(&registry)? {
+            if resolve::model_source::wildcard_match(&f.repository, &repo) {
+                repos.push((registry.clone(), repo, true));
             }
-            for repo in fetch.catalog(&registry)? {
-                if resolve::model_source::wildcard_match(&f.repository, &repo) {
-                    repos.push((registry.clone(), repo));
-                }
-            }
-        } else {
-            repos.push((registry, f.repository.clone()));
         }
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for (registry, repo) in repos {
+    let mut notes = Vec::new();
+    for (registry, repo, wildcard) in repos {
         if !seen.insert((registry.clone(), repo.clone())) {
             continue;
         }
-        for tag in fetch.tags(&registry, &repo)? {
-            out.push(ListedImage {
-                registry: registry.clone(),
-                repository: repo.clone(),
-                tag,
-            });
-        }
+        let tags = match fetch.tags(&registry, &repo) {
+            Ok(tags) => tags,
+            Err(e) if wildcard => {
+                notes.push(
+                    Diagnostic::warning("LockFetchFailed", format!("AIMClusterModelSource {source}: {e}"))
+                        .help("the operator skips a repository it cannot list, so the listing leaves it out"),
+                );
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        out.extend(tags.into_iter().map(|tag| ListedImage {
+            registry: registry.clone(),
+            repository: repo.clone(),
+            tag,
+        }));
     }
-    Ok(out)
+    Ok((out, notes))
 }
 
 fn bytes(n: i64) -> crate::api::quantity::Quantity {
@@ -550,17 +669,12 @@ fn bytes(n: i64) -> crate::api::quantity::Quantity {
 }
 
 /// Stores a fetched fact; whether it is new.
-fn store(lock: &mut Lock, need: &Need, fact: Fact, diags: &mut Vec<Diagnostic>) -> bool {
+fn store(lock: &mut Lock, need: &Need, fact: Fact) -> bool {
     match (need, fact) {
         (Need::Image { reference }, Fact::Image(i)) => {
             lock.images.insert(reference.clone(), (*i).clone()).as_ref() != Some(&*i)
         }
-        (Need::Size { uri, .. }, Fact::Size(n, note)) => {
-            if let Some(note) = note {
-                diags.push(Diagnostic::warning("SiblingPrefix", note).help(
-                    "the operator counts as `s3cmd du` does, so aimc locks the first figure; if the sibling prefix is not part of the model, rename it or point the source at `KEY/`",
-                ));
-            }
+        (Need::Size { uri, .. }, Fact::Size(n)) => {
             let q = bytes(i64::try_from(n).unwrap_or(i64::MAX));
             lock.sizes.insert(uri.clone(), q.clone()).as_ref() != Some(&q)
         }
@@ -608,16 +722,17 @@ fn prune(lock: &Lock, round: &Round) -> Lock {
             Need::Discovery { .. } => {}
         }
     }
+    let mut seen = BTreeSet::new();
     out.discovery = lock
         .discovery
         .iter()
         .enumerate()
         .filter(|(i, d)| {
-            !round.stale_discovery.contains(i)
-                && needs.contains(&Need::Discovery {
-                    namespace: d.namespace.clone(),
-                    template: d.template.clone(),
-                })
+            let need = Need::Discovery {
+                namespace: d.namespace.clone(),
+                template: d.template.clone(),
+            };
+            !round.stale_discovery.contains(i) && needs.contains(&need) && seen.insert(need)
         })
         .map(|(_, d)| d.clone())
         .collect();
@@ -699,6 +814,7 @@ mod tests {
             fetch: Some(fetch),
             export: None,
             refresh,
+            s3_endpoint: None,
             jobs: 4,
             progress: &|_| {},
         }
@@ -976,5 +1092,201 @@ spec:
             "{diags:?}"
         );
         assert!(f.calls().is_empty());
+    }
+
+    /// A refresh whose fetch fails puts the image back, and what its labels lead to (the
+    /// templates' discovery results) stays: nothing is pruned for a failed refresh.
+    #[test]
+    fn a_failed_refresh_keeps_what_the_old_entry_leads_to() {
+        let mut f = MapFetch::default();
+        f.images.insert(
+            "reg.test/team/aim-a:1.0.0".into(),
+            ImageConfig {
+                digest: "sha256:a".into(),
+                labels: labels("a/A"),
+            },
+        );
+        let first = lock(
+            &tree(&[("s.yaml", IMAGE_SERVICE)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Nothing),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        let Some(Need::Discovery {
+            namespace,
+            template,
+        }) = first.uncovered.first().cloned()
+        else {
+            panic!(
+                "the template's discovery is uncovered: {:?}",
+                first.uncovered
+            );
+        };
+        let mut old = first.lock.clone();
+        old.discovery.push(Discovery {
+            template,
+            namespace,
+            spec_hash: None,
+            model_sources: Vec::new(),
+            profile: Default::default(),
+        });
+        let broken = MapFetch::default();
+        let again = lock(
+            &tree(&[("s.yaml", IMAGE_SERVICE)]),
+            &old,
+            &opts(&broken, Refresh::All),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(again.lock.images, old.images);
+        assert_eq!(
+            again.lock.discovery, old.discovery,
+            "the discovery entry survives: {:?}",
+            again.diagnostics
+        );
+    }
+
+    #[test]
+    fn a_refresh_of_a_key_the_file_lacks_is_an_error() {
+        let f = MapFetch::default();
+        let Err(diags) = lock(
+            &tree(&[("s.yaml", IMAGE_SERVICE)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Key("reg.test/typo:1".into())),
+        ) else {
+            panic!("an unknown key must not pass silently");
+        };
+        assert!(diags[0].message.contains("reg.test/typo:1"), "{diags:?}");
+    }
+
+    #[test]
+    fn an_endpoint_from_a_secret_needs_s3_endpoint() {
+        let art = S3_ARTIFACT.replace(
+            "{name: AWS_ENDPOINT_URL, value: 'http://minio.storage.svc:9000'}",
+            "{name: AWS_ENDPOINT_URL, valueFrom: {secretKeyRef: {name: s3, key: endpoint}}}",
+        );
+        let mut f = MapFetch::default();
+        f.s3.insert(
+            "s3://models/llama".into(),
+            S3Usage {
+                bytes: 5,
+                bytes_below_slash: 5,
+                objects: 1,
+            },
+        );
+        let Err(diags) = lock(
+            &tree(&[("a.yaml", &art)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Nothing),
+        ) else {
+            panic!("AWS itself must not be asked instead");
+        };
+        assert!(
+            diags.iter().any(|d| d.message.contains("--s3-endpoint")),
+            "{diags:?}"
+        );
+        assert!(f.calls().is_empty());
+        let o = Options {
+            s3_endpoint: Some("http://127.0.0.1:9000".into()),
+            ..opts(&f, Refresh::Nothing)
+        };
+        let locked = lock(&tree(&[("a.yaml", &art)]), &Lock::default(), &o)
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(locked.lock.sizes["s3://models/llama"].value(), 5);
+        assert_eq!(
+            f.calls(),
+            ["s3 s3://models/llama via http://127.0.0.1:9000"]
+        );
+    }
+
+    /// As the operator: a repository the catalog names but whose tags fail is left out.
+    #[test]
+    fn a_wildcard_repository_that_cannot_be_listed_is_skipped_with_a_warning() {
+        let mut f = MapFetch::default();
+        f.catalogs.insert(
+            "reg.test".into(),
+            vec!["team/aim-a".into(), "team/aim-gone".into()],
+        );
+        f.tags.insert(
+            ("reg.test".into(), "team/aim-a".into()),
+            vec!["1.0.0".into()],
+        );
+        f.images.insert(
+            "reg.test/team/aim-a:1.0.0".into(),
+            ImageConfig {
+                digest: "sha256:a".into(),
+                labels: labels("a/A"),
+            },
+        );
+        let locked = lock(
+            &tree(&[("s.yaml", SOURCE)]),
+            &Lock::default(),
+            &opts(&f, Refresh::Nothing),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(locked.lock.registry_listings["catalog"].len(), 1);
+        assert!(locked
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("team/aim-gone")));
+    }
+
+    const WRITTEN_TEMPLATE: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: ns}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMModel
+metadata: {name: m, namespace: ns}
+spec:
+  image: reg.test/team/aim-a:1.0.0
+  discovery: {extractMetadata: false}
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMServiceTemplate
+metadata: {name: t, namespace: ns}
+spec:
+  modelName: m
+  precision: fp8
+---
+apiVersion: aim.eai.amd.com/v1alpha1
+kind: AIMService
+metadata: {name: s, namespace: ns}
+spec:
+  model: {name: m}
+  template: {name: t}
+";
+
+    /// A discovery entry of another spec does not drive the needs: its sources are not
+    /// measured, it is dropped with a warning, and the template's need is uncovered.
+    #[test]
+    fn a_stale_discovery_entry_is_dropped_before_anything_is_fetched() {
+        let mut old = Lock::default();
+        old.discovery.push(Discovery {
+            template: "t".into(),
+            namespace: Some("ns".into()),
+            spec_hash: Some("0000000000000000".into()),
+            model_sources: vec![serde_json::from_str(
+                r#"{"modelId": "x/y", "sourceUri": "s3://b/m"}"#,
+            )
+            .unwrap()],
+            profile: Default::default(),
+        });
+        let f = MapFetch::default();
+        let locked = lock(
+            &tree(&[("t.yaml", WRITTEN_TEMPLATE)]),
+            &old,
+            &opts(&f, Refresh::Nothing),
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(f.calls().is_empty(), "{:?}", f.calls());
+        assert!(locked.lock.discovery.is_empty() && locked.lock.sizes.is_empty());
+        assert!(locked
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "StaleLockEntry"));
+        assert!(locked
+            .uncovered
+            .iter()
+            .any(|n| matches!(n, Need::Discovery { template, .. } if template == "t")));
     }
 }

@@ -12,6 +12,7 @@ use crate::api::core::EnvVar;
 use crate::api::quantity::Quantity;
 use crate::api::{AimSpec, AIM_API_VERSION};
 use crate::diag::Diagnostic;
+use crate::load::lock::Endpoint;
 use crate::load::{Index, Lock, Object, SrcRef};
 use crate::naming::{self, HashInput};
 use std::collections::BTreeMap;
@@ -99,21 +100,23 @@ impl Artifact {
             .as_ref()
             .map(Quantity::value)
             .filter(|v| *v != 0)
-            .or_else(|| lock.size(&self.spec.source_uri, self.s3_endpoint().as_deref()))
+            .or_else(|| lock.size(&self.spec.source_uri, || self.s3_endpoint()))
     }
 
-    /// The `AWS_ENDPOINT_URL` the operator's check-size Job would get, when an `s3://` source
-    /// sets it as a plain value (a secret's value is unknown offline).
-    fn s3_endpoint(&self) -> Option<String> {
+    /// The `AWS_ENDPOINT_URL` the operator's check-size Job would get for an `s3://` source.
+    fn s3_endpoint(&self) -> Endpoint {
         if !self.spec.source_uri.starts_with("s3://") {
-            return None;
+            return Endpoint::Default;
         }
-        download_env(self, None)
-            .into_iter()
-            .rev()
-            .find(|e| e.name == "AWS_ENDPOINT_URL")
-            .and_then(|e| e.value)
-            .filter(|v| !v.is_empty())
+        let env = download_env(self, None);
+        match env.into_iter().rev().find(|e| e.name == "AWS_ENDPOINT_URL") {
+            None => Endpoint::Default,
+            Some(e) if e.value_from.is_some() => Endpoint::Unknown,
+            Some(e) => match e.value.filter(|v| !v.is_empty()) {
+                Some(url) => Endpoint::Url(url),
+                None => Endpoint::Default,
+            },
+        }
     }
 }
 

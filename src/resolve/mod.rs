@@ -59,7 +59,7 @@ pub struct Plan<'a> {
     pub caching: cache::CachingPlan,
     pub inventory: Option<Inventory>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Indices of `lock.discovery` entries whose template is gone or changed.
+    /// Indices of `lock.discovery` entries taken from another spec of their template.
     pub stale_discovery: Vec<usize>,
     /// `(namespace, template)` → current spec hash, for the discovery results asked for
     /// (`aimc lock` only; empty otherwise).
@@ -293,8 +293,9 @@ pub fn resolve<'a>(index: &'a Index, config: &ProjectConfig, lock: &Lock) -> Pla
 }
 
 /// Lock-file discovery entries for templates that no longer exist or whose spec changed
-/// since the entry was taken (cache-model.md §4.6 spec hash) are stale. Returns their
-/// indices in `lock.discovery`.
+/// since the entry was taken (cache-model.md §4.6 spec hash) are stale. Returns the indices
+/// in `lock.discovery` of those taken from another spec (an entry whose template does not
+/// exist may name one that facts still to come create; nothing needs it meanwhile).
 fn check_lock(
     index: &Index,
     lock: &Lock,
@@ -307,7 +308,6 @@ fn check_lock(
         let (line, col) = lock.discovery_positions.get(i).copied().unwrap_or((1, 1));
         let at = Some(Location::new(crate::load::LOCK_FILE, line, col));
         let Some(t) = catalog.get(&template::Scope::of(d.namespace.as_deref()), &d.template) else {
-            stale.push(i);
             diags.push(
                 Diagnostic::warning(
                     "StaleLockEntry",
