@@ -437,6 +437,9 @@ fn replace_discovery(lock: &mut Lock, d: &Discovery) -> bool {
     }
 }
 
+/// A fetched fact with the warnings that came with it, or why it could not be had.
+type Fetched = Result<(Fact, Vec<Diagnostic>), FetchError>;
+
 /// A fetched fact.
 enum Fact {
     Image(Box<LockedImage>),
@@ -451,7 +454,7 @@ fn fetch_all(
     round: &Round,
     wanted: &[Need],
     opts: &Options,
-) -> Vec<(Need, Result<(Fact, Vec<Diagnostic>), FetchError>)> {
+) -> Vec<(Need, Fetched)> {
     let work: Vec<&Need> = wanted
         .iter()
         .filter(|n| matches!(n, Need::Image { .. } | Need::Size { .. } | Need::Listing { .. }))
@@ -477,7 +480,7 @@ fn fetch_all(
     results.into_iter().map(|(_, n, r)| (n, r)).collect()
 }
 
-fn progress_line(need: &Need, result: &Result<(Fact, Vec<Diagnostic>), FetchError>) -> String {
+fn progress_line(need: &Need, result: &Fetched) -> String {
     let what = match need {
         Need::Image { reference } => format!("image {reference}"),
         Need::Size { uri, .. } => format!("size of {uri}"),
@@ -496,12 +499,7 @@ fn progress_line(need: &Need, result: &Result<(Fact, Vec<Diagnostic>), FetchErro
 }
 
 /// One fact, with the warnings that came with it.
-fn fetch_one(
-    fetch: &dyn Fetch,
-    round: &Round,
-    need: &Need,
-    s3_endpoint: Option<&str>,
-) -> Result<(Fact, Vec<Diagnostic>), FetchError> {
+fn fetch_one(fetch: &dyn Fetch, round: &Round, need: &Need, s3_endpoint: Option<&str>) -> Fetched {
     match need {
         Need::Image { reference } => {
             let config = fetch.image(reference)?;
@@ -530,12 +528,7 @@ fn fetch_one(
     }
 }
 
-fn size(
-    fetch: &dyn Fetch,
-    uri: &str,
-    endpoint: &Endpoint,
-    s3_endpoint: Option<&str>,
-) -> Result<(Fact, Vec<Diagnostic>), FetchError> {
+fn size(fetch: &dyn Fetch, uri: &str, endpoint: &Endpoint, s3_endpoint: Option<&str>) -> Fetched {
     let mut notes = Vec::new();
     let bytes = if uri.starts_with("s3://") {
         let endpoint = match (s3_endpoint, endpoint) {
