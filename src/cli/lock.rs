@@ -239,6 +239,13 @@ fn uncovered(
             ),
         )
         .help("apply the tree, wait for the template to be Ready, then `kubectl get aimservicetemplates,aimclusterservicetemplates -A -o yaml | aimc lock --from-cluster -`"),
+        Need::Size { uri, .. } if !uri.starts_with("s3://") && !uri.starts_with("hf://") => {
+            Diagnostic::warning(
+                "NeedsCluster",
+                format!("{need} is not in aim.lock.yaml: aimc measures only s3:// and hf:// sources"),
+            )
+            .help("set size on the model source, or take it from a cluster with --from-cluster")
+        }
         other => Diagnostic::warning(
             "NeedsCluster",
             format!("{other} is not in aim.lock.yaml and was not fetched"),

@@ -457,7 +457,13 @@ fn fetch_all(
 ) -> Vec<(Need, Fetched)> {
     let work: Vec<&Need> = wanted
         .iter()
-        .filter(|n| matches!(n, Need::Image { .. } | Need::Size { .. } | Need::Listing { .. }))
+        .filter(|n| match n {
+            Need::Image { .. } | Need::Listing { .. } => true,
+            // Other schemes have no API aimc measures: they stay uncovered, not an error
+            // that would block the rest of the lock.
+            Need::Size { uri, .. } => uri.starts_with("s3://") || uri.starts_with("hf://"),
+            Need::Discovery { .. } | Need::Uid { .. } => false,
+        })
         .filter(|n| !matches!(n, Need::Listing { source } if listing_filters(&round.index, source).is_empty()))
         .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -558,13 +564,8 @@ fn size(fetch: &dyn Fetch, uri: &str, endpoint: &Endpoint, s3_endpoint: Option<&
             );
         }
         usage.bytes
-    } else if uri.starts_with("hf://") {
-        fetch.hf_size(uri)?
     } else {
-        return Err(FetchError::new(
-            format!("source {uri}"),
-            "aimc lock measures only s3:// and hf:// sources; set size on the model source",
-        ));
+        fetch.hf_size(uri)?
     };
     if bytes == 0 || bytes > MAX_SIZE {
         return Err(FetchError::new(
