@@ -6,7 +6,8 @@
 //!   trade): after [`leak_at_exit`], [`dispose`] leaks.
 //! - glibc grows the heap 128 KiB at a time and trims it whenever 128 KiB at its top is
 //!   free; a render that builds and drops hundreds of thousands of small trees spent about a
-//!   sixth of its time in that churn. [`tune_allocator`] pads each growth.
+//!   sixth of its time in that churn. [`tune_allocator`] pads each growth. With the `jemalloc`
+//!   feature (the default) glibc's malloc serves nothing and the padding is left out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -27,12 +28,12 @@ pub(crate) fn dispose<T>(v: T) {
 }
 
 /// Heap growth padding (glibc `M_TOP_PAD`): address space, not resident memory, until used.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "jemalloc")))]
 const TOP_PAD_BYTES: i32 = 64 << 20;
 
 /// Pads glibc's heap growth (a no-op elsewhere). Call once, before any work.
 pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "jemalloc")))]
     {
         extern "C" {
             fn mallopt(param: i32, value: i32) -> i32;
