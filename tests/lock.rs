@@ -240,6 +240,7 @@ fn a_bad_export_is_an_error_and_the_file_stays_byte_for_byte() {
         ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n", "is not a List"),
         ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: aim.eai.amd.com/v1alpha1\n  kind: AIMModel\n  metadata: {name: m\n", "YamlSyntax"),
         ("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, metadata: {name: x}}\n", "without a kind"),
+        ("apiVersion: v1\nkind: List\nitems: 5\n", "`items` is not a list"),
     ] {
         let (code, err) = aimc_lock(dir.path(), &["--offline", "--from-cluster", "-"], Some(export));
         assert_eq!(code, 2, "{err}");

@@ -52,18 +52,22 @@ pub fn parse(name: &Path, text: &str) -> Result<Export, Vec<Diagnostic>> {
     };
     let json = doc.to_json().map_err(|(l, c, m)| err(l, c, m))?;
     let kind = json.get("kind").and_then(Value::as_str).unwrap_or("");
-    let Some(items) = json
-        .get("items")
-        .and_then(Value::as_array)
-        .filter(|_| kind.ends_with("List"))
-    else {
+    if !kind.ends_with("List") {
         return Err(err(
             1,
             1,
             format!(
-            "{} is not a List (kind {kind:?}): expected the output of `kubectl get … -A -o yaml`",
-            name.display()
-        ),
+                "{} is not a List (kind {kind:?}): expected the output of `kubectl get … -A -o yaml`",
+                name.display()
+            ),
+        ));
+    }
+    let Some(items) = json.get("items").and_then(Value::as_array) else {
+        let at = doc.locate(&["items".into()]);
+        return Err(err(
+            at.line,
+            at.col,
+            format!("{}: `items` is not a list of objects", name.display()),
         ));
     };
     let mut export = Export::default();
