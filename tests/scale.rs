@@ -59,6 +59,25 @@ fn every_generated_object_is_written_as_serde_saphyr_writes_it() {
     }
 }
 
+/// The writer that typed output objects are to use (issue 14) writes every generated object,
+/// derived AIM objects included, as the JSON-tree writer does.
+#[test]
+fn the_streaming_writer_writes_every_generated_object_as_the_tree_writer() {
+    let loaded = load_sources(generator::generate(SERVICES, SEED), &LoadOptions::default());
+    let flags = RenderFlags {
+        emit: Some(aimc::emit::EmitMode::All),
+        ..RenderFlags::default()
+    };
+    let objects = render_loaded(loaded, &flags).objects.expect("objects");
+    assert!(objects.len() > SERVICES);
+    for v in &objects {
+        assert_eq!(
+            emit::yaml_ser::document(v).expect("streaming"),
+            emit::yaml_document(v).expect("tree")
+        );
+    }
+}
+
 #[test]
 fn output_is_byte_identical_at_any_thread_count_and_file_order() {
     let files = generator::generate(SERVICES, SEED);

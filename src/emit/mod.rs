@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 mod yaml;
+pub mod yaml_ser;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EmitMode {

@@ -49,7 +49,7 @@ fn fast_document(v: &Value, out: &mut String) -> Option<()> {
     }
 }
 
-fn indent(n: usize, out: &mut String) {
+pub(super) fn indent(n: usize, out: &mut String) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
@@ -118,7 +118,7 @@ fn scalar(v: &Value, out: &mut String) -> Option<()> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Position {
+pub(super) enum Position {
     Key,
     Value,
 }
@@ -134,7 +134,7 @@ thread_local! {
     static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
 }
 
-fn string(s: &str, pos: Position, out: &mut String) -> Option<()> {
+pub(super) fn string(s: &str, pos: Position, out: &mut String) -> Option<()> {
     // Multi-line strings become literal blocks whose body is indented from the key.
     if s.contains('\n') {
         return None;
@@ -193,7 +193,7 @@ fn saphyr_spelling(s: &str, pos: Position) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
@@ -265,7 +265,7 @@ mod tests {
         ]
     }
 
-    fn value() -> impl Strategy<Value = Value> {
+    pub(in crate::emit) fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
