@@ -336,8 +336,7 @@ impl ser::SerializeMap for MapSer<'_> {
     type Ok = ();
     type Error = GiveUp;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result {
-        let key = key.serialize(KeySer)?;
-        self.key(&key)
+        self.key(&key_text(key)?)
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result {
         self.value(v)
@@ -359,129 +358,13 @@ impl ser::SerializeStruct for MapSer<'_> {
     }
 }
 
-/// A mapping key as serde_json makes it: strings, and integers and chars as their text.
-struct KeySer;
-
-impl ser::Serializer for KeySer {
-    type Ok = String;
-    type Error = GiveUp;
-    type SerializeSeq = ser::Impossible<String, GiveUp>;
-    type SerializeTuple = ser::Impossible<String, GiveUp>;
-    type SerializeTupleStruct = ser::Impossible<String, GiveUp>;
-    type SerializeTupleVariant = ser::Impossible<String, GiveUp>;
-    type SerializeMap = ser::Impossible<String, GiveUp>;
-    type SerializeStruct = ser::Impossible<String, GiveUp>;
-    type SerializeStructVariant = ser::Impossible<String, GiveUp>;
-
-    fn serialize_str(self, v: &str) -> Result<String> {
-        Ok(v.to_owned())
-    }
-    fn serialize_char(self, v: char) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String> {
-        Ok(v.to_string())
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<String> {
-        Ok(v.to_owned())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<String> {
-        v.serialize(self)
-    }
-    fn serialize_bool(self, _: bool) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_f32(self, _: f32) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_f64(self, _: f64) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_none(self) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_unit(self) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<String> {
-        Err(GiveUp)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(GiveUp)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(GiveUp)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(GiveUp)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(GiveUp)
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(GiveUp)
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(GiveUp)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(GiveUp)
+/// A mapping key as serde_json makes it: a string, or an integer's text. Anything else the
+/// JSON writer is left to decide.
+fn key_text<T: Serialize + ?Sized>(key: &T) -> Result<String> {
+    match key.serialize(serde_json::value::Serializer) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(serde_json::Value::Number(n)) if !n.is_f64() => Ok(n.to_string()),
+        _ => Err(GiveUp),
     }
 }
 

@@ -88,6 +88,13 @@ pub fn lock(
         )
         .help("name an image reference, a source URI or a model source as the file spells it, or one of: images, sizes, listings")]);
     }
+    // The tree without its lock file: each round resolves against `lock` instead.
+    let sources: Vec<_> = sources
+        .iter()
+        .filter(|(p, _)| p.as_path() != std::path::Path::new(load::LOCK_FILE))
+        .cloned()
+        .collect();
+    let sources = sources.as_slice();
     let mut failed: BTreeSet<Need> = BTreeSet::new();
     let mut round = resolve_round(sources, &opts.load, &lock)?;
     let mut settled = false;
@@ -149,7 +156,6 @@ pub fn lock(
         .required
         .iter()
         .filter(|n| !has(&lock, n) && !matches!(n, Need::Uid { .. }))
-        .filter(|n| !matches!(n, Need::Listing { source } if listing_filters(&round.index, source).is_empty()))
         .cloned()
         .collect();
     let lock = prune(&lock, &round);
@@ -187,19 +193,14 @@ fn fetch_help(need: &Need) -> &'static str {
     }
 }
 
-/// Loads the tree with `lock` in place of its file, and runs it as `render --emit all`
+/// Loads the tree (without its lock file) with `lock`, and runs it as `render --emit all`
 /// would, recording every lookup.
 fn resolve_round(
     sources: &[(PathBuf, Vec<u8>)],
     opts: &LoadOptions,
     lock: &Lock,
 ) -> Result<Round, Vec<Diagnostic>> {
-    let tree: Vec<_> = sources
-        .iter()
-        .filter(|(p, _)| p.as_path() != std::path::Path::new(load::LOCK_FILE))
-        .cloned()
-        .collect();
-    let mut loaded = load::load_sources(tree, opts);
+    let mut loaded = load::load_sources(sources.to_vec(), opts);
     if loaded.diagnostics.has_errors() {
         return Err(loaded.diagnostics.finish());
     }
@@ -358,13 +359,14 @@ fn apply_export(
         match need {
             Need::Image { reference } => {
                 if let Some(meta) = export.images.get(reference) {
-                    let digest = lock.images.get(reference).and_then(|i| i.digest.clone());
+                    // The registry's digest stays only while it read the same labels.
+                    let digest = lock
+                        .images
+                        .get(reference)
+                        .filter(|i| &i.metadata == meta)
+                        .and_then(|i| i.digest.clone());
                     let entry = LockedImage {
-                        digest: digest.filter(|_| {
-                            lock.images
-                                .get(reference)
-                                .is_some_and(|i| &i.metadata == meta)
-                        }),
+                        digest,
                         metadata: meta.clone(),
                     };
                     changed |= lock
@@ -464,7 +466,6 @@ fn fetch_all(
             Need::Size { uri, .. } => uri.starts_with("s3://") || uri.starts_with("hf://"),
             Need::Discovery { .. } | Need::Uid { .. } => false,
         })
-        .filter(|n| !matches!(n, Need::Listing { source } if listing_filters(&round.index, source).is_empty()))
         .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
@@ -703,9 +704,7 @@ fn prune(lock: &Lock, round: &Round) -> Lock {
             }
             Need::Listing { source } => {
                 if let Some(v) = lock.registry_listings.get(source) {
-                    if !listing_filters(&round.index, source).is_empty() {
-                        out.registry_listings.insert(source.clone(), v.clone());
-                    }
+                    out.registry_listings.insert(source.clone(), v.clone());
                 }
             }
             Need::Uid { key } => {

@@ -22,7 +22,6 @@ pub fn to_string(lock: &Lock) -> Result<String, EmitError> {
 }
 
 fn body(lock: &Lock) -> Result<Map<String, Value>, EmitError> {
-    let json = |v: &dyn erased::Ser| v.to_value().map_err(|e| EmitError(e.to_string()));
     let mut m = Map::new();
     if !lock.images.is_empty() {
         let mut images = Map::new();
@@ -43,7 +42,7 @@ fn body(lock: &Lock) -> Result<Map<String, Value>, EmitError> {
         discovery.sort_by(|a, b| (&a.namespace, &a.template).cmp(&(&b.namespace, &b.template)));
         let items = discovery
             .into_iter()
-            .map(|d| json(d))
+            .map(json)
             .collect::<Result<Vec<_>, _>>()?;
         m.insert("discovery".into(), Value::Array(items));
     }
@@ -73,14 +72,6 @@ fn body(lock: &Lock) -> Result<Map<String, Value>, EmitError> {
     Ok(m)
 }
 
-/// `serde_json::to_value` behind a trait object, so one closure serves every section.
-mod erased {
-    pub trait Ser {
-        fn to_value(&self) -> serde_json::Result<serde_json::Value>;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_value(&self) -> serde_json::Result<serde_json::Value> {
-            serde_json::to_value(self)
-        }
-    }
+fn json<T: serde::Serialize + ?Sized>(v: &T) -> Result<Value, EmitError> {
+    serde_json::to_value(v).map_err(|e| EmitError(e.to_string()))
 }
