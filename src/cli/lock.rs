@@ -96,6 +96,7 @@ fn lock(args: &LockArgs) -> Result<u8, Failure> {
         fetch: client.as_deref(),
         export: export.as_ref(),
         refresh: refresh(args),
+        strict: args.check && !args.offline,
         s3_endpoint: args.s3_endpoint.clone(),
         jobs: usize::from(args.jobs),
         progress: &progress,

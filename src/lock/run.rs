@@ -42,6 +42,9 @@ pub struct Options<'a> {
     pub refresh: Refresh,
     /// `--s3-endpoint`: used for every `s3://` source instead of its own `AWS_ENDPOINT_URL`.
     pub s3_endpoint: Option<String>,
+    /// Every failed fetch is an error, even where an old entry could stand in: an online
+    /// `--check` must not call a lock current that it could not compare.
+    pub strict: bool,
     /// Parallel requests at most.
     pub jobs: usize,
     /// One line per fetched fact (stderr in the CLI).
@@ -121,12 +124,8 @@ pub fn lock(
                     Err(e) => {
                         let kept = refreshed.restore(&mut lock, &need);
                         changed |= kept;
-                        diags.push(fetch_failed(
-                            &e,
-                            &need,
-                            kept,
-                            round.required.contains(&need),
-                        ));
+                        let required = opts.strict || round.required.contains(&need);
+                        diags.push(fetch_failed(&e, &need, kept && !opts.strict, required));
                         failed.insert(need);
                     }
                 }
@@ -807,6 +806,7 @@ mod tests {
             fetch: Some(fetch),
             export: None,
             refresh,
+            strict: false,
             s3_endpoint: None,
             jobs: 4,
             progress: &|_| {},
@@ -1136,6 +1136,25 @@ spec:
             "the discovery entry survives: {:?}",
             again.diagnostics
         );
+    }
+
+    /// An online `--check` that cannot reach the registry cannot say the lock is current.
+    #[test]
+    fn a_strict_run_fails_where_an_old_entry_would_stand_in() {
+        let f = MapFetch::default();
+        let mut old = Lock::default();
+        old.images
+            .insert("reg.test/team/aim-a:1.0.0".into(), LockedImage::default());
+        let o = Options {
+            strict: true,
+            ..opts(&f, Refresh::All)
+        };
+        let Err(diags) = lock(&tree(&[("s.yaml", IMAGE_SERVICE)]), &old, &o) else {
+            panic!("a failed fetch must fail a strict run");
+        };
+        assert!(diags
+            .iter()
+            .any(|d| d.code == "LockFetchFailed" && d.is_error()));
     }
 
     #[test]
