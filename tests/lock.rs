@@ -186,17 +186,30 @@ items:
     );
     let (template, hash) = needs_cluster(&err);
     // An export of another spec is skipped with a warning.
-    let stale = export("0123456789abcdef").replace("TEMPLATE", &template);
+    let stale = export("'0123456789abcdef'").replace("TEMPLATE", &template);
     let (code, err) = aimc_lock(
         dir.path(),
         &["--offline", "--from-cluster", "-"],
         Some(&stale),
     );
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("ExportSkipped"), "{err}");
+    assert_eq!(err.matches("ExportSkipped").count(), 1, "said once: {err}");
+    assert!(!lock_file(dir.path()).contains("discovery:"));
+    // Unquoted, an all-digit hash is a YAML number, not the string the CRD holds.
+    let digits = export("6678108191266389").replace("TEMPLATE", &template);
+    let (code, err) = aimc_lock(
+        dir.path(),
+        &["--offline", "--from-cluster", "-"],
+        Some(&digits),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("status.discovery.specHash is a number, not a string: quote it"),
+        "{err}"
+    );
     assert!(!lock_file(dir.path()).contains("discovery:"));
     // The matching one fills discovery; the tree then renders and the lock is current.
-    let current = export(&hash).replace("TEMPLATE", &template);
+    let current = export(&format!("'{hash}'")).replace("TEMPLATE", &template);
     let (code, err) = aimc_lock(
         dir.path(),
         &["--offline", "--from-cluster", "-"],

@@ -183,11 +183,19 @@ fn discovery(
         }
         None => Vec::new(),
     };
-    let spec_hash = status
+    // The CRD types specHash as a string; an unquoted all-digit hash reads as a number,
+    // which the API server would refuse, and whose spelling YAML may not keep (leading zeros).
+    let spec_hash = match status
         .and_then(|s| s.get("discovery"))
         .and_then(|d| d.get("specHash"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => return Err(format!(
+            "status.discovery.specHash is {}, not a string: quote it (kubectl writes it quoted)",
+            json_type(other)
+        )),
+    };
     Ok(Some(Discovery {
         template: name.to_owned(),
         namespace,
@@ -195,6 +203,17 @@ fn discovery(
         model_sources,
         profile,
     }))
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
 }
 
 fn pick(v: &Value, keys: &[&str]) -> Value {

@@ -158,6 +158,15 @@ pub fn lock(
         .cloned()
         .collect();
     let lock = prune(&lock, &round);
+    // Each round applies the export again: its warnings are said once.
+    let mut said = Vec::with_capacity(diags.len());
+    diags.retain(|d| {
+        let new = !said.contains(d);
+        if new {
+            said.push(d.clone());
+        }
+        new
+    });
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }

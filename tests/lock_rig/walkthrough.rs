@@ -82,7 +82,7 @@ fn export_for(stderr: &str) -> String {
   metadata: {{name: {name}, namespace: ml-team, uid: 3f1c2b4a-0000-4000-8000-00000000000{count}}}
   status:
     status: Ready
-    discovery: {{specHash: {hash}}}
+    discovery: {{specHash: '{hash}'}}
     modelSources: [{{modelId: meta-llama/Llama-3.1-8B-Instruct, sourceUri: 'hf://meta-llama/Llama-3.1-8B-Instruct', size: 15Gi}}]
     profile:
       metadata: {{engine: vllm, gpu: {gpu}, gpuCount: {count}, metric: {metric}, precision: {precision}, type: optimized}}
