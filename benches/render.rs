@@ -181,7 +181,7 @@ fn run_once(sources: &Sources) -> Run {
             concrete: true,
             derived: false,
         },
-        |v, derived| Doc::new(&v, derived, Format::Yaml),
+        |o, derived| Doc::typed(&o, derived, Format::Yaml),
     );
     let render_t = t.elapsed();
     let heap_render = live_mib() - base;
@@ -213,7 +213,7 @@ fn run_once(sources: &Sources) -> Run {
             concrete: true,
             derived: true,
         },
-        |v, _| check::output(&v),
+        |o, _| check::output(&o),
     );
     let validate_t = t.elapsed();
     assert!(

@@ -53,7 +53,20 @@ pub fn all_inputs(index: &crate::load::Index) -> Vec<Diagnostic> {
 }
 
 /// Diagnostics for one rendered object: a violation is an aimc bug, reported as such.
-pub fn output(v: &Value) -> Vec<Diagnostic> {
+/// Schemas and CEL rules read JSON, so the typed object becomes a tree here, and only here.
+pub fn output(o: &crate::render::object::Object) -> Vec<Diagnostic> {
+    match o.to_value() {
+        Ok(v) => output_value(&v),
+        Err(e) => {
+            vec![
+                Diagnostic::error("EmitFailed", format!("cannot serialise the output: {e}"))
+                    .help("this is a bug in aimc; please report it with the input that caused it"),
+            ]
+        }
+    }
+}
+
+fn output_value(v: &Value) -> Vec<Diagnostic> {
     let what = format!(
         "{} {}/{}",
         v.get("kind").and_then(Value::as_str).unwrap_or(""),

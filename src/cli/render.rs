@@ -95,22 +95,17 @@ pub fn render_tree(dir: &std::path::Path, flags: &RenderFlags) -> Result<Outcome
 
 /// The objects as JSON values, in output order.
 pub fn render_loaded(loaded: load::Loaded, args: &RenderFlags) -> Outcome {
-    pipeline(
-        loaded,
-        args,
-        |v, _| v,
-        |index, rendered, mode| Ok(emit::collect(index, rendered, mode)),
-    )
+    pipeline(loaded, args, |o, _| o.to_value(), emit::collect)
 }
 
 /// The objects serialised in `format`, in output order. Each rendered object is serialised
-/// on the thread that built it and its JSON tree dropped at once, which is what keeps a
-/// monorepo's render within a small, flat memory budget.
+/// on the thread that built it, straight from its typed form, and dropped at once, which is
+/// what keeps a monorepo's render within a small, flat memory budget.
 pub fn render_documents(loaded: load::Loaded, args: &RenderFlags, format: Format) -> Outcome<Doc> {
     pipeline(
         loaded,
         args,
-        |v, derived| Doc::new(&v, derived, format),
+        |o, derived| Doc::typed(&o, derived, format),
         |index, rendered, mode| emit::collect_docs(index, rendered, mode, format),
     )
 }
@@ -120,7 +115,7 @@ pub fn render_documents(loaded: load::Loaded, args: &RenderFlags, format: Format
 fn pipeline<R: Send, T: Emitted>(
     mut loaded: load::Loaded,
     args: &RenderFlags,
-    sink: impl Fn(serde_json::Value, bool) -> R + Sync,
+    sink: impl Fn(render::object::Object, bool) -> R + Sync,
     collect: impl FnOnce(load::Index, render::Rendered<R>, EmitMode) -> Result<Vec<T>, EmitError>,
 ) -> Outcome<T> {
     let mut diags: Diagnostics = std::mem::take(&mut loaded.diagnostics);

@@ -129,7 +129,7 @@ pub fn validate(
                     concrete: true,
                     derived: true,
                 },
-                |v, _| crate::check::output(&v),
+                |o, _| crate::check::output(&o),
             );
             diags.extend(rendered.diagnostics);
             for d in rendered.concrete.into_iter().chain(rendered.derived) {

@@ -2,6 +2,7 @@
 
 use crate::load::Index;
 use crate::render::Rendered;
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -51,17 +52,25 @@ fn rank(api_version: &str, kind: &str, derived_aim: bool) -> u8 {
 }
 
 /// The objects to emit for `mode`, in canonical order: kind order, then namespace, then name.
-/// Consumes the index and the rendered objects so nothing is copied.
-pub fn collect(index: Index, rendered: Rendered, mode: EmitMode) -> Vec<Value> {
-    let keyed_value = |v: Value, derived: bool| (SortKey::of(&v, derived), v);
+/// Consumes the index and the rendered objects (each already a JSON tree, or the error of
+/// making one) so nothing is copied.
+pub fn collect(
+    index: Index,
+    rendered: Rendered<Result<Value, EmitError>>,
+    mode: EmitMode,
+) -> Result<Vec<Value>, EmitError> {
     let (passthrough, rendered) = gather(index, rendered, mode);
-    let mut keyed: Vec<(SortKey, Value)> = passthrough
+    let mut keyed: Vec<(SortKey, Value)> = Vec::with_capacity(passthrough.len() + rendered.len());
+    for (v, derived) in passthrough
         .into_iter()
+        .map(|(v, derived)| (Ok(v), derived))
         .chain(rendered)
-        .map(|(v, derived)| keyed_value(v, derived))
-        .collect();
+    {
+        let v = v?;
+        keyed.push((SortKey::of(&v, derived), v));
+    }
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.into_iter().map(|(_, v)| v).collect()
+    Ok(keyed.into_iter().map(|(_, v)| v).collect())
 }
 
 /// The same objects as [`collect`], in the same order, already serialised: the rendered ones
@@ -176,7 +185,7 @@ pub struct SortKey {
 }
 
 impl SortKey {
-    fn of(v: &Value, derived: bool) -> SortKey {
+    fn of(v: &impl Emitted, derived: bool) -> SortKey {
         let (api, kind, namespace, name) = v.ident();
         SortKey {
             rank: rank(api, kind, derived),
@@ -219,6 +228,22 @@ impl Doc {
         Ok(Doc {
             key: SortKey::of(v, derived),
             text: document(v, format)?,
+        })
+    }
+
+    /// A typed object (a rendered one) in `format`, written as it serialises: no JSON tree.
+    pub fn typed<T: Serialize + Emitted>(
+        v: &T,
+        derived: bool,
+        format: Format,
+    ) -> Result<Doc, EmitError> {
+        let text = match format {
+            Format::Yaml => yaml_ser::document(v)?,
+            Format::Json => json_line(v)?,
+        };
+        Ok(Doc {
+            key: SortKey::of(v, derived),
+            text,
         })
     }
 }
@@ -270,13 +295,17 @@ pub fn yaml_document(v: &Value) -> Result<String, EmitError> {
 pub fn document(v: &Value, format: Format) -> Result<String, EmitError> {
     match format {
         Format::Yaml => yaml_document(v),
-        // JSON Lines: one object per line, which jq, `kubectl apply -f` and Argo CD (a JSON
-        // stream after a leading `{`) all read. Pretty-printed objects one after another
-        // read the same in jq but are no format any YAML or line-oriented reader knows.
-        Format::Json => serde_json::to_string(v)
-            .map(|s| s + "\n")
-            .map_err(|e| EmitError(e.to_string())),
+        Format::Json => json_line(v),
     }
+}
+
+/// JSON Lines: one object per line, which jq, `kubectl apply -f` and Argo CD (a JSON
+/// stream after a leading `{`) all read. Pretty-printed objects one after another read the
+/// same in jq but are no format any YAML or line-oriented reader knows.
+fn json_line<T: Serialize + ?Sized>(v: &T) -> Result<String, EmitError> {
+    serde_json::to_string(v)
+        .map(|s| s + "\n")
+        .map_err(|e| EmitError(e.to_string()))
 }
 
 /// The whole stream, built in memory so that a failure never leaves a partial stream.

@@ -10,16 +10,27 @@
 
 use super::yaml::{indent, string, Position};
 use serde::ser::{self, Serialize};
+use std::cell::RefCell;
 use std::fmt;
 
 /// One value as a YAML document (without the `---` separator).
 pub fn document<T: Serialize + ?Sized>(v: &T) -> Result<String, super::EmitError> {
-    let mut out = String::new();
-    match v.serialize(Ser {
-        out: &mut out,
-        slot: Slot::Top,
-    }) {
-        Ok(()) => Ok(out),
+    thread_local! {
+        /// The document being written, reused: each finished one is copied out at its exact
+        /// size, so the tens of thousands kept until the stream is written carry no slack.
+        static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    let written = BUFFER.with(|buf| {
+        let mut out = buf.borrow_mut();
+        out.clear();
+        v.serialize(Ser {
+            out: &mut out,
+            slot: Slot::Top,
+        })
+        .map(|()| out.as_str().to_owned())
+    });
+    match written {
+        Ok(text) => Ok(text),
         Err(GiveUp) => {
             let json = serde_json::to_value(v).map_err(|e| super::EmitError(e.to_string()))?;
             super::yaml_document(&json)

@@ -191,10 +191,12 @@ fn discovery(
     {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => return Err(format!(
+        Some(other) => {
+            return Err(format!(
             "status.discovery.specHash is {}, not a string: quote it (kubectl writes it quoted)",
             json_type(other)
-        )),
+        ))
+        }
     };
     Ok(Some(Discovery {
         template: name.to_owned(),

@@ -1,12 +1,16 @@
 //! The KServe InferenceService of a service (service.md §7).
 
+use super::object::{
+    self, Affinity, Container, ContainerPort, EmptyDir, InferenceServiceSpec, Manifest, Metadata,
+    Metric, MetricTarget, Object, PodMetric, PodMetricSource, Predictor, Resources, Volume,
+    VolumeMount,
+};
 use super::{owner_refs, Ctx};
 use crate::api::aim::{AutoScaling, ServiceSpec};
 use crate::api::quantity::{Format, Quantity};
 use crate::naming;
 use crate::resolve::template::{Status, Template};
 use crate::resolve::ServicePlan;
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 pub const API_VERSION: &str = "serving.kserve.io/v1beta1";
@@ -28,7 +32,7 @@ pub fn render(
     isvc_name: &str,
     volumes: &[CacheVolume],
     ctx: &Ctx,
-) -> Value {
+) -> Object {
     let spec = plan.spec;
     let mut labels = BTreeMap::new();
     labels.insert(
@@ -88,86 +92,70 @@ pub fn render(
         annotations.insert("argocd.argoproj.io/sync-wave".into(), wave.into());
     }
 
-    let mut predictor = Map::new();
-    predictor.insert("minReplicas".into(), min.into());
-    if max != 0 {
-        predictor.insert("maxReplicas".into(), max.into());
-    }
-    if let Some(a) = &spec.auto_scaling {
-        predictor.insert("autoScaling".into(), autoscaling_json(a));
-    }
-    if !spec.image_pull_secrets.is_empty() {
-        predictor.insert(
-            "imagePullSecrets".into(),
-            serde_json::to_value(&spec.image_pull_secrets).unwrap_or_default(),
-        );
-    }
-    if let Some(sa) = spec
-        .service_account_name
-        .as_deref()
-        .filter(|s| !s.is_empty())
-    {
-        predictor.insert("serviceAccountName".into(), sa.into());
-    }
-    if let Some(ids) = &st.affinity {
-        predictor.insert(
-            "affinity".into(),
-            json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-                {"matchExpressions": [{"key": "amd.com/gpu.device-id", "operator": "In", "values": ids}]}
-            ]}}}),
-        );
-    }
-    let env: Vec<Value> = plan
-        .env
-        .iter()
-        .map(|e| serde_json::to_value(&e.var).unwrap_or_default())
-        .collect();
-    let mut container = Map::new();
-    container.insert("name".into(), "kserve-container".into());
-    container.insert("image".into(), image.into());
-    container.insert("env".into(), Value::Array(env));
-    container.insert("resources".into(), resources(st, t, spec));
-    container.insert(
-        "ports".into(),
-        json!([{"containerPort": 8000, "name": "http", "protocol": "TCP"}]),
-    );
     // Cache volumes (§7.7) after dshm, sorted by volume name (the operator iterates a map).
     let mut cache_volumes: Vec<&CacheVolume> = volumes.iter().collect();
     cache_volumes.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut mounts = vec![json!({"name": "dshm", "mountPath": "/dev/shm"})];
-    let mut vols =
-        vec![json!({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}})];
+    let mut mounts = vec![VolumeMount {
+        name: "dshm".into(),
+        mount_path: "/dev/shm".into(),
+    }];
+    let mut vols = vec![Volume {
+        name: "dshm".into(),
+        empty_dir: Some(EmptyDir {
+            medium: "Memory",
+            size_limit: "8Gi",
+        }),
+        persistent_volume_claim: None,
+    }];
     for v in cache_volumes {
-        mounts.push(json!({"name": v.name, "mountPath": v.mount_path}));
-        vols.push(json!({"name": v.name, "persistentVolumeClaim": {"claimName": v.claim}}));
+        mounts.push(VolumeMount {
+            name: v.name.clone(),
+            mount_path: v.mount_path.clone(),
+        });
+        vols.push(Volume::claim(v.name.clone(), v.claim.clone()));
     }
-    container.insert("volumeMounts".into(), Value::Array(mounts));
-    predictor.insert(
-        "containers".into(),
-        Value::Array(vec![Value::Object(container)]),
-    );
-    predictor.insert("volumes".into(), Value::Array(vols));
-
-    let mut metadata = Map::new();
-    metadata.insert("name".into(), isvc_name.into());
-    metadata.insert("namespace".into(), plan.namespace.into());
-    metadata.insert("labels".into(), super::string_map_value(labels));
-    metadata.insert("annotations".into(), super::string_map_value(annotations));
-    if let Some(refs) = owner_refs(plan) {
-        metadata.insert("ownerReferences".into(), refs);
-    }
-    let mut spec = Map::new();
-    spec.insert("predictor".into(), Value::Object(predictor));
-    super::object(
-        API_VERSION,
-        "InferenceService",
-        metadata,
-        Value::Object(spec),
-    )
+    let container = Container {
+        name: "kserve-container",
+        image: image.to_owned(),
+        env: plan.env.iter().map(|e| e.var.clone()).collect(),
+        resources: Some(resources(st, t, spec)),
+        ports: vec![ContainerPort {
+            container_port: 8000,
+            name: "http",
+            protocol: "TCP",
+        }],
+        volume_mounts: mounts,
+        ..Container::default()
+    };
+    let predictor = Predictor {
+        min_replicas: min,
+        max_replicas: (max != 0).then_some(max),
+        auto_scaling: spec.auto_scaling.as_ref().map(kserve_autoscaling),
+        image_pull_secrets: spec.image_pull_secrets.clone(),
+        service_account_name: spec.service_account_name.clone().filter(|s| !s.is_empty()),
+        affinity: st
+            .affinity
+            .as_ref()
+            .map(|ids| Affinity::required("amd.com/gpu.device-id", ids.clone())),
+        containers: vec![container],
+        volumes: vols,
+    };
+    Object::InferenceService(Manifest {
+        api_version: API_VERSION,
+        kind: "InferenceService",
+        metadata: Metadata {
+            name: isvc_name.to_owned(),
+            namespace: Some(plan.namespace.to_owned()),
+            labels,
+            annotations: Some(annotations),
+            owner_references: owner_refs(plan),
+        },
+        spec: InferenceServiceSpec { predictor },
+    })
 }
 
 /// §7.4: GPU-derived defaults, then template, then service resources (per key, last wins).
-fn resources(st: &Status, t: &Template, spec: &ServiceSpec) -> Value {
+fn resources(st: &Status, t: &Template, spec: &ServiceSpec) -> Resources {
     let n = i64::from(st.gpu_requests);
     let gpu = if st.gpu_resource.is_empty() {
         "amd.com/gpu"
@@ -201,82 +189,39 @@ fn resources(st: &Status, t: &Template, spec: &ServiceSpec) -> Value {
         requests.extend(r.requests.iter().map(|(k, v)| (k.clone(), v.clone())));
         limits.extend(r.limits.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    let mut out = Map::new();
-    if !limits.is_empty() {
-        out.insert(
-            "limits".into(),
-            serde_json::to_value(&limits).unwrap_or_default(),
-        );
-    }
-    if !requests.is_empty() {
-        out.insert(
-            "requests".into(),
-            serde_json::to_value(&requests).unwrap_or_default(),
-        );
-    }
-    Value::Object(out)
+    Resources { limits, requests }
 }
 
 /// §7.5 `convert`: the AIM autoscaling block in KServe's shape.
-fn autoscaling_json(a: &AutoScaling) -> Value {
-    let mut out = Map::new();
-    if !a.metrics.is_empty() {
-        let metrics: Vec<Value> = a
-            .metrics
-            .iter()
-            .map(|m| {
-                let mut o = Map::new();
-                o.insert("type".into(), m.r#type.clone().into());
-                if m.r#type == "PodMetric" {
-                    if let Some(pm) = &m.podmetric {
-                        let mut metric = Map::new();
-                        metric.insert(
-                            "backend".into(),
-                            pm.metric.backend.clone().unwrap_or_default().into(),
-                        );
-                        let opt = |m: &mut Map<String, Value>, k: &str, v: &Option<String>| {
-                            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
-                                m.insert(k.into(), v.clone().into());
-                            }
-                        };
-                        opt(&mut metric, "serverAddress", &pm.metric.server_address);
-                        if let Some(names) =
-                            pm.metric.metric_names.as_ref().filter(|n| !n.is_empty())
-                        {
-                            metric.insert("metricNames".into(), names.clone().into());
-                        }
-                        opt(&mut metric, "query", &pm.metric.query);
-                        opt(
-                            &mut metric,
-                            "operationOverTime",
-                            &pm.metric.operation_over_time,
-                        );
-                        let mut target = Map::new();
-                        target.insert("type".into(), pm.target.r#type.clone().into());
-                        let quantity = |v: &Option<String>| {
-                            v.as_ref()
-                                .filter(|v| !v.is_empty() && v.parse::<Quantity>().is_ok())
-                                .cloned()
-                        };
-                        if let Some(v) = quantity(&pm.target.value) {
-                            target.insert("value".into(), v.into());
-                        }
-                        if let Some(v) = quantity(&pm.target.average_value) {
-                            target.insert("averageValue".into(), v.into());
-                        }
-                        if let Some(u) = pm.target.average_utilization {
-                            target.insert("averageUtilization".into(), u.into());
-                        }
-                        o.insert(
-                            "podmetric".into(),
-                            json!({"metric": metric, "target": target}),
-                        );
-                    }
-                }
-                Value::Object(o)
-            })
-            .collect();
-        out.insert("metrics".into(), Value::Array(metrics));
-    }
-    Value::Object(out)
+fn kserve_autoscaling(a: &AutoScaling) -> object::AutoScaling {
+    let text = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    // A target value that is not a quantity is dropped, as the operator's parse does.
+    let quantity = |v: &Option<String>| text(v).filter(|v| v.parse::<Quantity>().is_ok());
+    let metrics = a
+        .metrics
+        .iter()
+        .map(|m| Metric {
+            r#type: m.r#type.clone(),
+            podmetric: m
+                .podmetric
+                .as_ref()
+                .filter(|_| m.r#type == "PodMetric")
+                .map(|pm| PodMetric {
+                    metric: PodMetricSource {
+                        backend: pm.metric.backend.clone().unwrap_or_default(),
+                        server_address: text(&pm.metric.server_address),
+                        metric_names: pm.metric.metric_names.clone().filter(|n| !n.is_empty()),
+                        query: text(&pm.metric.query),
+                        operation_over_time: text(&pm.metric.operation_over_time),
+                    },
+                    target: MetricTarget {
+                        r#type: pm.target.r#type.clone(),
+                        value: quantity(&pm.target.value),
+                        average_value: quantity(&pm.target.average_value),
+                        average_utilization: pm.target.average_utilization,
+                    },
+                }),
+        })
+        .collect();
+    object::AutoScaling { metrics }
 }

@@ -1,7 +1,7 @@
 //! Plan → Kubernetes objects: InferenceServices, HTTPRoutes and the derived AIM objects.
 
 pub mod isvc;
-
+pub mod object;
 pub mod path;
 pub mod route;
 pub mod storage;
@@ -15,6 +15,7 @@ use crate::resolve::labels;
 use crate::resolve::model::ModelRef;
 use crate::resolve::template::{Scope, Template};
 use crate::resolve::{Plan, ServicePlan};
+use object::{Manifest, Metadata, Object, OwnerReference};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -54,7 +55,7 @@ impl Ctx {
 /// Objects rendered from the plan, plus the derived AIM objects (for `--emit all`), each as
 /// the sink given to [`render_with`] made it.
 #[derive(Debug)]
-pub struct Rendered<T = Value> {
+pub struct Rendered<T = Object> {
     pub concrete: Vec<T>,
     pub derived: Vec<T>,
     pub diagnostics: Vec<Diagnostic>,
@@ -70,34 +71,18 @@ impl<T> Default for Rendered<T> {
     }
 }
 
-/// A Kubernetes object from its parts, moved rather than copied (`json!` would serialise
-/// the maps again).
-pub(crate) fn object(
-    api_version: &str,
-    kind: &str,
-    metadata: Map<String, Value>,
-    spec: Value,
-) -> Value {
-    let mut root = Map::with_capacity(4);
-    root.insert("apiVersion".into(), api_version.into());
-    root.insert("kind".into(), kind.into());
-    root.insert("metadata".into(), Value::Object(metadata));
-    root.insert("spec".into(), spec);
-    Value::Object(root)
-}
-
-/// A string map as a JSON object, its strings moved rather than copied; keys stay in the
-/// map's (sorted) order, as Go serialises a map.
-pub(crate) fn string_map_value(m: BTreeMap<String, String>) -> Value {
-    Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
-}
-
 /// The owner reference, only when the service's real UID is known (offline.md).
-pub(crate) fn owner_refs(plan: &ServicePlan) -> Option<Value> {
-    let uid = plan.uid.real.then_some(plan.uid.value.as_str())?;
-    Some(
-        json!([{"apiVersion": AIM_API_VERSION, "kind": "AIMService", "name": plan.name, "uid": uid, "controller": true}]),
-    )
+pub(crate) fn owner_refs(plan: &ServicePlan) -> Vec<OwnerReference> {
+    if !plan.uid.real {
+        return Vec::new();
+    }
+    vec![OwnerReference {
+        api_version: AIM_API_VERSION,
+        kind: "AIMService",
+        name: plan.name.to_owned(),
+        uid: plan.uid.value.clone(),
+        controller: true,
+    }]
 }
 
 /// §9 for children of a service: its `aim.eai.amd.com/*` labels, propagated labels, then
@@ -119,12 +104,12 @@ pub(crate) fn stamp_service_child(labels: &mut BTreeMap<String, String>, plan: &
 /// Renders the plan and passes every object to `sink` (with whether it is a derived AIM
 /// object) as soon as it is built, on the thread that built it. The plan is consumed: each
 /// service's part is dropped once rendered, and a sink that serialises keeps only text, so
-/// the JSON trees of a whole monorepo never exist at once.
+/// the objects of a whole monorepo never exist at once.
 pub fn render_with<T: Send>(
     plan: Plan,
     lock: &Lock,
     ctx: &Ctx,
-    sink: impl Fn(Value, bool) -> T + Sync,
+    sink: impl Fn(Object, bool) -> T + Sync,
 ) -> Rendered<T> {
     let mut out = Rendered::default();
     let derived = if ctx.derived {
@@ -206,8 +191,8 @@ pub fn render_with<T: Send>(
 
 /// The AIM objects the operator's controllers would create: caches, artifacts, models,
 /// generated and override-derived templates.
-fn derived_objects(plan: &Plan) -> Vec<Value> {
-    let mut derived: Vec<Value> = plan
+fn derived_objects(plan: &Plan) -> Vec<Object> {
+    let mut derived: Vec<Object> = plan
         .caching
         .caches
         .iter()
@@ -221,12 +206,9 @@ fn derived_objects(plan: &Plan) -> Vec<Value> {
     );
     let mut created_labels: BTreeMap<(&str, &str), BTreeMap<String, String>> = BTreeMap::new();
     for m in &plan.created_models {
-        let v = created_model(m, plan);
-        created_labels.insert(
-            (&m.namespace, &m.name),
-            string_map(v.pointer("/metadata/labels")),
-        );
-        derived.push(v);
+        let o = created_model(m, plan);
+        created_labels.insert((&m.namespace, &m.name), o.metadata().labels.clone());
+        derived.push(o);
     }
     for t in &plan.generated_templates {
         let created = match (&t.scope, &t.generated_by) {
@@ -240,33 +222,29 @@ fn derived_objects(plan: &Plan) -> Vec<Value> {
 }
 
 fn template_object(
-    kind: &str,
+    kind: &'static str,
     name: &str,
     namespace: Option<&str>,
-    labels: &BTreeMap<String, String>,
-    spec: &crate::api::aim::TemplateSpec,
-) -> Value {
-    let mut metadata = Map::new();
-    metadata.insert("name".into(), name.into());
-    if let Some(ns) = namespace {
-        metadata.insert("namespace".into(), ns.into());
-    }
-    metadata.insert(
-        "labels".into(),
-        serde_json::to_value(labels).unwrap_or_default(),
-    );
-    object(
-        AIM_API_VERSION,
+    labels: BTreeMap<String, String>,
+    spec: crate::api::aim::TemplateSpec,
+) -> Object {
+    Object::Template(Box::new(Manifest {
+        api_version: AIM_API_VERSION,
         kind,
-        metadata,
-        serde_json::to_value(spec).unwrap_or_default(),
-    )
+        metadata: Metadata {
+            name: name.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            labels,
+            ..Metadata::default()
+        },
+        spec,
+    }))
 }
 
 /// A template a model generates, stamped by the model controller (cache-model.md §1.4).
 /// `parent_labels`: the generating model's labels (for models a service creates, the labels
 /// aimc stamps on them; the template's own record is empty then).
-fn generated_template(t: &Template, parent_labels: &BTreeMap<String, String>) -> Value {
+fn generated_template(t: &Template, parent_labels: &BTreeMap<String, String>) -> Object {
     let model = t.generated_by.as_deref().unwrap_or_default();
     let mut labels = t.labels.clone();
     let (managed_by, owner_key) = if t.is_cluster() {
@@ -290,12 +268,12 @@ fn generated_template(t: &Template, parent_labels: &BTreeMap<String, String>) ->
         Scope::Namespace(ns) => Some(ns.as_str()),
         Scope::Cluster => None,
     };
-    template_object(t.kind().name(), &t.name, ns, &labels, &t.spec)
+    template_object(t.kind().name(), &t.name, ns, labels, t.spec.clone())
 }
 
 /// The derived template a service with `spec.overrides` creates over a namespaced template
 /// (service.md §5.2). The InferenceService still uses the base template.
-fn derived_template(sp: &ServicePlan) -> Option<Value> {
+fn derived_template(sp: &ServicePlan) -> Option<Object> {
     let overrides = sp.spec.overrides.as_ref()?;
     let (t, _) = sp.template.as_ref()?;
     if t.is_cluster()
@@ -365,8 +343,8 @@ fn derived_template(sp: &ServicePlan) -> Option<Value> {
         "AIMServiceTemplate",
         &name,
         Some(sp.namespace),
-        &labels,
-        &spec,
+        labels,
+        spec,
     ))
 }
 
@@ -613,7 +591,7 @@ fn go_view(sp: &ServicePlan) -> Value {
 }
 
 /// The AIMModel the service controller creates (service.md §4.2/§4.3), unowned.
-fn created_model(m: &crate::resolve::model::CreatedModel, plan: &Plan) -> Value {
+fn created_model(m: &crate::resolve::model::CreatedModel, plan: &Plan) -> Object {
     let owner = plan.services.iter().find(|s| matches!(&s.model, Some(ModelRef::Created(c)) if c.name == m.name && c.namespace == m.namespace));
     let mut labels = BTreeMap::new();
     labels.insert(
@@ -629,10 +607,15 @@ fn created_model(m: &crate::resolve::model::CreatedModel, plan: &Plan) -> Value 
     if let Some(o) = owner {
         stamp_service_child(&mut labels, o);
     }
-    json!({
-        "apiVersion": AIM_API_VERSION,
-        "kind": "AIMModel",
-        "metadata": {"name": m.name, "namespace": m.namespace, "labels": labels},
-        "spec": serde_json::to_value(&m.spec).unwrap_or_default(),
-    })
+    Object::Model(Box::new(Manifest {
+        api_version: AIM_API_VERSION,
+        kind: "AIMModel",
+        metadata: Metadata {
+            name: m.name.clone(),
+            namespace: Some(m.namespace.clone()),
+            labels,
+            ..Metadata::default()
+        },
+        spec: m.spec.clone(),
+    }))
 }

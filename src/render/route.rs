@@ -1,10 +1,13 @@
 //! The Gateway API HTTPRoute of a service (service.md §8).
 
+use super::object::{
+    BackendRef, HttpRouteSpec, Manifest, Metadata, Object, PathMatch, PathModifier, RouteFilter,
+    RouteMatch, RouteRule, RouteTimeouts, UrlRewrite,
+};
 use super::{owner_refs, Ctx};
 use crate::api::aim::GatewayRef;
 use crate::diag::Diagnostic;
 use crate::resolve::{duration, ServicePlan};
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 pub const API_VERSION: &str = "gateway.networking.k8s.io/v1";
@@ -47,7 +50,7 @@ pub fn render(
     isvc_name: &str,
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Value> {
+) -> Option<Object> {
     let route_name = crate::naming::http_route_name(plan.name, plan.namespace);
     let mut labels = BTreeMap::new();
     labels.insert(
@@ -64,35 +67,12 @@ pub fn render(
     );
     super::stamp_service_child(&mut labels, plan);
 
-    let mut metadata = Map::new();
-    metadata.insert("name".into(), route_name.clone().into());
-    metadata.insert("namespace".into(), plan.namespace.into());
-    metadata.insert("labels".into(), super::string_map_value(labels));
     // A Go map: serialised with sorted keys, as the BTreeMap is.
     let mut annotations: BTreeMap<String, String> = r.annotations.cloned().unwrap_or_default();
     if let Some(wave) = ctx.wave("HTTPRoute") {
         annotations.insert("argocd.argoproj.io/sync-wave".into(), wave.into());
     }
-    if !annotations.is_empty() {
-        metadata.insert("annotations".into(), super::string_map_value(annotations));
-    }
-    if let Some(refs) = owner_refs(plan) {
-        metadata.insert("ownerReferences".into(), refs);
-    }
-
-    let mut rule = Map::new();
-    rule.insert(
-        "matches".into(),
-        json!([{"path": {"type": "PathPrefix", "value": path}}]),
-    );
-    rule.insert(
-        "filters".into(),
-        json!([{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]),
-    );
-    rule.insert(
-        "backendRefs".into(),
-        json!([{"kind": "Service", "name": format!("{isvc_name}-predictor"), "namespace": plan.namespace, "port": 80}]),
-    );
+    let mut timeouts = None;
     if let Some(t) = r.timeout {
         // Spans are built lazily: only ask for one when there is something to report.
         let loc = || Some(plan.obj.loc_of(&["spec", "routing", "requestTimeout"]));
@@ -106,7 +86,7 @@ pub fn render(
                             .help("use whole seconds or milliseconds, e.g. 1500ms"),
                     );
                 }
-                rule.insert("timeouts".into(), json!({"request": s}));
+                timeouts = Some(RouteTimeouts { request: s });
             }
             None => {
                 diags.push(
@@ -121,16 +101,43 @@ pub fn render(
             }
         }
     }
-    let mut spec = Map::new();
-    spec.insert(
-        "parentRefs".into(),
-        Value::Array(vec![serde_json::to_value(gw).unwrap_or_default()]),
-    );
-    spec.insert("rules".into(), Value::Array(vec![Value::Object(rule)]));
-    Some(super::object(
-        API_VERSION,
-        "HTTPRoute",
-        metadata,
-        Value::Object(spec),
-    ))
+    let rule = RouteRule {
+        matches: vec![RouteMatch {
+            path: PathMatch {
+                r#type: "PathPrefix",
+                value: path.to_owned(),
+            },
+        }],
+        filters: vec![RouteFilter {
+            r#type: "URLRewrite",
+            url_rewrite: UrlRewrite {
+                path: PathModifier {
+                    r#type: "ReplacePrefixMatch",
+                    replace_prefix_match: "/",
+                },
+            },
+        }],
+        backend_refs: vec![BackendRef {
+            kind: "Service",
+            name: format!("{isvc_name}-predictor"),
+            namespace: plan.namespace.to_owned(),
+            port: 80,
+        }],
+        timeouts,
+    };
+    Some(Object::HttpRoute(Manifest {
+        api_version: API_VERSION,
+        kind: "HTTPRoute",
+        metadata: Metadata {
+            name: route_name,
+            namespace: Some(plan.namespace.to_owned()),
+            labels,
+            annotations: Some(annotations).filter(|a| !a.is_empty()),
+            owner_references: owner_refs(plan),
+        },
+        spec: HttpRouteSpec {
+            parent_refs: vec![gw.clone()],
+            rules: vec![rule],
+        },
+    }))
 }

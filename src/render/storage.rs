@@ -1,6 +1,10 @@
 //! Artifact PVCs and download Jobs (cache-model.md §5.5), and the derived caching objects.
 
-use super::{object, Ctx, Gitops};
+use super::object::{
+    Container, JobSpec, Manifest, Metadata, Object, OwnerReference, PodMetadata, PodSpec,
+    PodTemplate, PvcSpec, SecurityContext, Storage, StorageRequest, Volume, VolumeMount,
+};
+use super::{Ctx, Gitops};
 use crate::api::quantity::{Format, Quantity};
 use crate::api::AIM_API_VERSION;
 use crate::diag::Diagnostic;
@@ -8,7 +12,6 @@ use crate::load::{Lock, SrcRef};
 use crate::naming::{self, HashInput};
 use crate::resolve::cache::{self, Artifact, Cache, CacheOrigin, Owner};
 use crate::resolve::labels;
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 const GIB: i64 = 1 << 30;
@@ -65,10 +68,17 @@ fn storage_class(a: &Artifact) -> Option<String> {
         })
 }
 
-fn owner_refs(owner: &Owner) -> Option<Value> {
-    owner.uid.real.then(|| {
-        json!([{"apiVersion": AIM_API_VERSION, "kind": owner.kind, "name": owner.name, "uid": owner.uid.value, "controller": true}])
-    })
+fn owner_refs(owner: &Owner) -> Vec<OwnerReference> {
+    if !owner.uid.real {
+        return Vec::new();
+    }
+    vec![OwnerReference {
+        api_version: AIM_API_VERSION,
+        kind: owner.kind,
+        name: owner.name.clone(),
+        uid: owner.uid.value.clone(),
+        controller: true,
+    }]
 }
 
 fn metadata(
@@ -77,21 +87,15 @@ fn metadata(
     labels: BTreeMap<String, String>,
     owner: Option<&Owner>,
     wave: Option<&str>,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("name".into(), name.into());
-    m.insert("namespace".into(), namespace.into());
-    m.insert("labels".into(), super::string_map_value(labels));
-    if let Some(w) = wave {
-        m.insert(
-            "annotations".into(),
-            json!({"argocd.argoproj.io/sync-wave": w}),
-        );
+) -> Metadata {
+    Metadata {
+        name: name.to_owned(),
+        namespace: Some(namespace.to_owned()),
+        labels,
+        annotations: wave
+            .map(|w| BTreeMap::from([("argocd.argoproj.io/sync-wave".to_owned(), w.to_owned())])),
+        owner_references: owner.map(owner_refs).unwrap_or_default(),
     }
-    if let Some(refs) = owner.and_then(owner_refs) {
-        m.insert("ownerReferences".into(), refs);
-    }
-    m
 }
 
 /// The artifact's `aim.eai.amd.com/*` labels flow to its children (§1.4); its runtime
@@ -125,7 +129,7 @@ pub fn render_artifact(
     lock: &Lock,
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Value> {
+) -> Vec<Object> {
     let Some(size) = a.effective_size(lock) else {
         diags.push(
             Diagnostic::error(
@@ -169,21 +173,20 @@ pub fn render_artifact(
         naming::sanitize_label_value(source),
     );
     stamp_artifact_child(&mut pvc_labels, a);
-    let mut pvc_spec = Map::new();
-    pvc_spec.insert("accessModes".into(), json!(["ReadWriteMany"]));
-    pvc_spec.insert(
-        "resources".into(),
-        json!({"requests": {"storage": pvc_size(size, headroom(a))}}),
-    );
-    if let Some(sc) = storage_class(a) {
-        pvc_spec.insert("storageClassName".into(), sc.into());
-    }
-    let pvc_obj = object(
-        "v1",
-        "PersistentVolumeClaim",
-        metadata(&pvc, &a.namespace, pvc_labels, Some(&owner), wave),
-        Value::Object(pvc_spec),
-    );
+    let pvc_obj = Object::PersistentVolumeClaim(Manifest {
+        api_version: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: metadata(&pvc, &a.namespace, pvc_labels, Some(&owner), wave),
+        spec: PvcSpec {
+            access_modes: vec!["ReadWriteMany"],
+            resources: StorageRequest {
+                requests: Storage {
+                    storage: pvc_size(size, headroom(a)),
+                },
+            },
+            storage_class_name: storage_class(a),
+        },
+    });
 
     let mut job_labels = BTreeMap::new();
     job_labels.insert("aim.eai.amd.com/cache.name".to_owned(), a.name.clone());
@@ -207,97 +210,93 @@ pub fn render_artifact(
         .filter(|i| !i.is_empty())
         .unwrap_or_else(|| cache::DOWNLOADER_IMAGE.into());
     let env = cache::download_env(a, Some(size));
-    let mut pod = Map::new();
-    pod.insert(
-        "volumes".into(),
-        json!([{"name": "cache", "persistentVolumeClaim": {"claimName": pvc}}]),
-    );
-    pod.insert(
-        "containers".into(),
-        json!([{
-            "name": "model-download",
-            "image": image,
-            "args": [a.spec.source_uri],
-            "env": serde_json::to_value(&env).unwrap_or_default(),
-            "volumeMounts": [{"name": "cache", "mountPath": "/cache"}],
-            "imagePullPolicy": "IfNotPresent",
-            "securityContext": {"runAsUser": 1000, "runAsGroup": 1000},
-        }]),
-    );
-    pod.insert("restartPolicy".into(), "Never".into());
-    pod.insert(
-        "securityContext".into(),
-        json!({"runAsUser": 1000, "runAsGroup": 1000, "runAsNonRoot": true, "fsGroup": 1000}),
-    );
-    if !a.spec.image_pull_secrets.is_empty() {
-        pod.insert(
-            "imagePullSecrets".into(),
-            serde_json::to_value(&a.spec.image_pull_secrets).unwrap_or_default(),
-        );
-    }
-    let mut job_spec = Map::new();
-    job_spec.insert("backoffLimit".into(), 2.into());
-    job_spec.insert(
-        "template".into(),
-        json!({"metadata": {"labels": pod_labels}, "spec": Value::Object(pod)}),
-    );
-    // A TTL-deleted Job shows as Missing in Argo CD and keeps the app OutOfSync (offline.md).
-    if ctx.gitops == Gitops::None {
-        job_spec.insert("ttlSecondsAfterFinished".into(), 600.into());
-    }
-    let job = object(
-        "batch/v1",
-        "Job",
-        metadata(
+    // The Job runs as 1000:1000 in both contexts; the pod's also holds the volume's group.
+    let user = |non_root: Option<bool>, fs_group: Option<i64>| SecurityContext {
+        run_as_user: 1000,
+        run_as_group: 1000,
+        run_as_non_root: non_root,
+        fs_group,
+    };
+    let container = Container {
+        name: "model-download",
+        image,
+        args: vec![a.spec.source_uri.clone()],
+        env,
+        volume_mounts: vec![VolumeMount {
+            name: "cache".into(),
+            mount_path: "/cache".into(),
+        }],
+        image_pull_policy: Some("IfNotPresent"),
+        security_context: Some(user(None, None)),
+        ..Container::default()
+    };
+    let pod = PodSpec {
+        volumes: vec![Volume::claim("cache".into(), pvc)],
+        containers: vec![container],
+        restart_policy: "Never",
+        security_context: user(Some(true), Some(1000)),
+        image_pull_secrets: a.spec.image_pull_secrets.clone(),
+    };
+    let job = Object::Job(Manifest {
+        api_version: "batch/v1",
+        kind: "Job",
+        metadata: metadata(
             &download_job_name(a),
             &a.namespace,
             job_labels,
             Some(&owner),
             ctx.wave("Job"),
         ),
-        Value::Object(job_spec),
-    );
+        spec: JobSpec {
+            backoff_limit: 2,
+            template: PodTemplate {
+                metadata: PodMetadata { labels: pod_labels },
+                spec: pod,
+            },
+            // A TTL-deleted Job shows as Missing in Argo CD and keeps the app OutOfSync
+            // (offline.md).
+            ttl_seconds_after_finished: (ctx.gitops == Gitops::None).then_some(600),
+        },
+    });
     vec![pvc_obj, job]
 }
 
 /// A template cache aimc derives (service- or template-created), as an AIM object.
-pub fn cache_object(c: &Cache) -> Option<Value> {
+pub fn cache_object(c: &Cache) -> Option<Object> {
     if matches!(c.origin, CacheOrigin::Written(_)) {
         return None;
     }
-    let meta = metadata(
-        &c.name,
-        &c.namespace,
-        c.labels.clone(),
-        c.owner.as_ref(),
-        None,
-    );
-    Some(object(
-        AIM_API_VERSION,
-        "AIMTemplateCache",
-        meta,
-        serde_json::to_value(&c.spec).unwrap_or_default(),
-    ))
+    Some(Object::TemplateCache(Box::new(Manifest {
+        api_version: AIM_API_VERSION,
+        kind: "AIMTemplateCache",
+        metadata: metadata(
+            &c.name,
+            &c.namespace,
+            c.labels.clone(),
+            c.owner.as_ref(),
+            None,
+        ),
+        spec: c.spec.clone(),
+    })))
 }
 
 /// An artifact a cache creates, as an AIM object.
-pub fn artifact_object(a: &Artifact) -> Option<Value> {
+pub fn artifact_object(a: &Artifact) -> Option<Object> {
     if a.written.is_some() {
         return None;
     }
-    let meta = metadata(
-        &a.name,
-        &a.namespace,
-        a.labels.clone(),
-        a.owner.as_ref(),
-        None,
-    );
-    Some(object(
-        AIM_API_VERSION,
-        "AIMArtifact",
-        meta,
-        serde_json::to_value(&a.spec).unwrap_or_default(),
-    ))
+    Some(Object::Artifact(Box::new(Manifest {
+        api_version: AIM_API_VERSION,
+        kind: "AIMArtifact",
+        metadata: metadata(
+            &a.name,
+            &a.namespace,
+            a.labels.clone(),
+            a.owner.as_ref(),
+            None,
+        ),
+        spec: a.spec.clone(),
+    })))
 }
 
 #[cfg(test)]
