@@ -10,6 +10,7 @@
 //! this module does not cover (block scalars, floats, sequences directly inside sequences)
 //! sends the whole document to saphyr. A property test holds the two to the same bytes.
 
+use foldhash::fast::FixedState;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -124,10 +125,12 @@ pub(super) enum Position {
 }
 
 /// Spellings already asked of saphyr, as mapping keys and as values.
+/// Keyed with foldhash: the memo is asked for every string that is not obviously plain, and
+/// SipHash's resistance to chosen keys buys nothing for a cache that empties when full.
 #[derive(Default)]
 struct Memo {
-    keys: HashMap<Box<str>, Box<str>>,
-    values: HashMap<Box<str>, Box<str>>,
+    keys: HashMap<Box<str>, Box<str>, FixedState>,
+    values: HashMap<Box<str>, Box<str>, FixedState>,
 }
 
 thread_local! {
@@ -164,14 +167,23 @@ pub(super) fn string(s: &str, pos: Position, out: &mut String) -> Option<()> {
 }
 
 /// A string saphyr always writes plain, key or value: a letter, then letters, digits and
-/// `._/-`, and longer than any YAML 1.1 keyword (`false`, `null`, `yes`, `off`, ...).
+/// `._/-`, and no word YAML 1.1 or a float parser reads as something else (`false`, `null`,
+/// `yes`, `off`, `nan`, `inf`, ... in any case). Most keys and many values of Kubernetes
+/// objects (`name`, `env`, `TCP`, `dshm`) are such words: they skip the memo and its hash.
 fn obviously_plain(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() > 5
+    !b.is_empty()
         && b[0].is_ascii_alphabetic()
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-'))
+        && (b.len() > 8 || !SPECIAL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)))
 }
+
+/// Words that are no plain string to some reader: YAML 1.1 booleans and null, and what
+/// Rust's float parser accepts without a digit.
+const SPECIAL_WORDS: [&str; 12] = [
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "infinity",
+];
 
 /// How saphyr spells `s` as a mapping key or value, cut out of a one-entry mapping.
 fn saphyr_spelling(s: &str, pos: Position) -> Option<String> {
@@ -222,6 +234,70 @@ pub(super) mod tests {
         let mut fast = String::new();
         assert!(fast_document(&v, &mut fast).is_some());
         same(&v);
+    }
+
+    /// What `obviously_plain` claims, saphyr agrees with, as key and as value: every
+    /// string of up to three letters, every case of every special word, and (below, by
+    /// property) longer words of the whole alphabet.
+    #[test]
+    fn obviously_plain_strings_are_plain_to_saphyr() {
+        let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
+        let mut words: Vec<String> = letters.iter().map(char::to_string).collect();
+        for _ in 0..2 {
+            let longer: Vec<String> = words
+                .iter()
+                .filter(|w| w.len() == words.last().map_or(0, String::len))
+                .flat_map(|w| letters.iter().map(move |c| format!("{w}{c}")))
+                .collect();
+            words.extend(longer);
+        }
+        for w in SPECIAL_WORDS {
+            // Every mix of cases: 2^len spellings.
+            for mask in 0..1u32 << w.len() {
+                words.push(
+                    w.chars()
+                        .enumerate()
+                        .map(|(i, c)| match mask >> i & 1 {
+                            1 => c.to_ascii_uppercase(),
+                            _ => c,
+                        })
+                        .collect(),
+                );
+            }
+        }
+        let mut claimed = 0;
+        for w in &words {
+            if obviously_plain(w) {
+                claimed += 1;
+                assert_plain(w);
+            }
+        }
+        assert!(claimed > 140_000, "{claimed} of {} claimed", words.len());
+        for w in SPECIAL_WORDS {
+            assert!(!obviously_plain(w) && !obviously_plain(&w.to_uppercase()));
+        }
+    }
+
+    fn assert_plain(w: &str) {
+        assert_eq!(
+            saphyr_spelling(w, Position::Key).as_deref(),
+            Some(w),
+            "key {w:?}"
+        );
+        assert_eq!(
+            saphyr_spelling(w, Position::Value).as_deref(),
+            Some(w),
+            "value {w:?}"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn obviously_plain_words_are_plain_to_saphyr(w in "[a-zA-Z][a-zA-Z0-9._/-]{0,12}") {
+            if obviously_plain(&w) {
+                assert_plain(&w);
+            }
+        }
     }
 
     #[test]
