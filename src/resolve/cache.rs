@@ -272,9 +272,9 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
         }
         // §4.7: cached when the spec lists sources, or once discovery found some; §4.3:
         // nothing is planned while the template's GPU is not available.
-        let sources = match template::status(t, inp.inventory, inp.lock) {
+        let sources = match inp.catalog.status(t, inp.inventory, inp.lock) {
             Ok(st) if st.available.is_err() => continue,
-            Ok(st) => st.model_sources,
+            Ok(st) => st.model_sources.clone(),
             Err(template::StatusError::NeedsInventory) if !t.spec.model_sources.is_empty() => {
                 t.spec.model_sources.clone()
             }
@@ -406,8 +406,8 @@ pub fn plan(inp: &Inputs, services: &[ServicePlan], diags: &mut Vec<Diagnostic>)
             );
             continue;
         };
-        let sources = match template::status(t, inp.inventory, inp.lock) {
-            Ok(st) => st.model_sources,
+        let sources = match inp.catalog.status(t, inp.inventory, inp.lock) {
+            Ok(st) => st.model_sources.clone(),
             Err(e) => {
                 let e = template::status_error(t, e);
                 diags.push(

@@ -77,6 +77,10 @@ pub fn merge_env(
 
 /// `MergeEnvVars` without JSON keys, as the cache and download paths call it.
 pub fn merge_env_plain(defaults: &[EnvVar], overrides: &[EnvVar]) -> Vec<EnvVar> {
+    // Most layers are empty (no runtime-config or artifact env): nothing to merge.
+    if overrides.is_empty() {
+        return defaults.to_vec();
+    }
     let wrap = |v: &[EnvVar]| layer_entries(v, &Layer::SystemDefault, |_| None);
     let mut errors = Vec::new();
     merge_env_with(wrap(defaults), &wrap(overrides), false, &mut errors)
@@ -92,6 +96,9 @@ fn merge_env_with(
     errors: &mut Vec<String>,
 ) -> Vec<EnvEntry> {
     use std::collections::HashMap;
+    if overrides.is_empty() {
+        return defaults;
+    }
     // Later duplicates in `overrides` win, like the Go map built from the list.
     let mut pending: HashMap<&str, &EnvEntry> = HashMap::new();
     for o in overrides {

@@ -6,6 +6,17 @@ use std::collections::BTreeMap;
 /// the same answers: `*` and `?` never match '/', classes may, and a malformed pattern
 /// (`[`, `[]a]`, `[a-]`, trailing `\\`) matches nothing (the operator skips it).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
+    // The shapes propagation patterns take, `key` and `prefix/*`, without the general
+    // matcher's two allocations per call (it runs for every label of every child).
+    match pattern.find(['*', '?', '[', '\\']) {
+        None => return pattern == name,
+        Some(i) if i == pattern.len() - 1 && pattern.ends_with('*') => {
+            return name
+                .strip_prefix(&pattern[..i])
+                .is_some_and(|rest| !rest.contains('/'));
+        }
+        Some(_) => {}
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     go_match(&p, &n).unwrap_or(false)
@@ -199,6 +210,46 @@ pub fn stamp(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcuts answer as the general matcher does.
+    #[test]
+    fn plain_and_prefix_patterns_answer_as_the_matcher() {
+        let general = |p: &str, n: &str| {
+            let p: Vec<char> = p.chars().collect();
+            let n: Vec<char> = n.chars().collect();
+            go_match(&p, &n).unwrap_or(false)
+        };
+        let names = [
+            "",
+            "team",
+            "Team",
+            "team/x",
+            "org.example/",
+            "org.example/a",
+            "org.example/a/b",
+            "org.example",
+            "org.examplex/a",
+            "x/org.example/a",
+            "é/ü",
+            "é/",
+        ];
+        let patterns = [
+            "",
+            "team",
+            "*",
+            "org.example/*",
+            "org.example*",
+            "team*",
+            "é/*",
+            "/*",
+            "x/*",
+        ];
+        for p in patterns {
+            for n in names {
+                assert_eq!(glob_match(p, n), general(p, n), "{p:?} on {n:?}");
+            }
+        }
+    }
 
     #[test]
     fn filepath_match_vectors() {

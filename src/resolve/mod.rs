@@ -529,8 +529,9 @@ fn resolve_service<'a>(
         }
     }
     let chosen = chosen.and_then(|t| {
-        template::status(t, inventory, lock)
-            .map(|st| (t, st))
+        catalog
+            .status(t, inventory, lock)
+            .map(|st| (t, st.into_owned()))
             .map_err(|e| template::status_error(t, e))
     });
     match chosen {

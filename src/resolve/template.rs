@@ -10,8 +10,9 @@ use crate::load::lock::ProfileMetadata;
 use crate::load::{Index, Object};
 use crate::load::{Lock, SrcRef};
 use crate::naming::{self, CustomTemplateKey};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
@@ -207,6 +208,11 @@ pub struct Catalog {
     by_model: BTreeMap<String, Vec<(Scope, String)>>,
     /// Generated templates whose name a written template already takes.
     pub shadowed: Vec<(Template, SrcRef)>,
+    /// Each template's [`status`], computed on first use: selection compares every
+    /// candidate of a model for each service that uses it. A catalog belongs to one
+    /// resolution, whose inventory and lock do not change, and the status depends on
+    /// nothing else (the lock needs it records are the same on every call).
+    statuses: BTreeMap<(Scope, String), OnceLock<Result<Status, StatusError>>>,
 }
 
 impl Catalog {
@@ -249,8 +255,25 @@ impl Catalog {
                 .entry(t.spec.model_name.clone())
                 .or_default()
                 .push(key.clone());
+            cat.statuses.insert(key.clone(), OnceLock::new());
         }
         cat
+    }
+
+    /// [`status`] of a template of this catalog, once per resolution (see `statuses`).
+    pub fn status(
+        &self,
+        t: &Template,
+        inventory: Option<&Inventory>,
+        lock: &Lock,
+    ) -> Result<Cow<'_, Status>, StatusError> {
+        match self.statuses.get(&(t.scope.clone(), t.name.clone())) {
+            Some(memo) => match memo.get_or_init(|| status(t, inventory, lock)) {
+                Ok(st) => Ok(Cow::Borrowed(st)),
+                Err(e) => Err(e.clone()),
+            },
+            None => status(t, inventory, lock).map(Cow::Owned),
+        }
     }
 
     fn add_generated(&mut self, t: Template) {
@@ -717,7 +740,7 @@ pub fn select<'c>(
         // Selection compares every candidate's profile: each must be known. Every
         // candidate is looked at before the first failure is reported, so that one pass
         // names every missing fact (`aimc lock` fetches them together).
-        match status(t, inventory, lock) {
+        match cat.status(t, inventory, lock) {
             Ok(st) => with_status.push((t, st)),
             Err(e) => {
                 first_error.get_or_insert_with(|| status_error(t, e));
