@@ -140,11 +140,8 @@ pub fn render_with<T: Send>(
     crate::load::parallel_map(caches, drop);
     let artifact_pieces = crate::load::parallel_map(artifacts, |a| {
         let mut diags = Vec::new();
-        let objects: Vec<T> = if ctx.concrete {
-            storage::render_artifact(&a, lock, ctx, &mut diags)
-                .into_iter()
-                .map(|v| sink(v, false))
-                .collect()
+        let objects = if ctx.concrete {
+            sink_all(storage::render_artifact(&a, lock, ctx, &mut diags), &sink)
         } else {
             Vec::new()
         };
@@ -170,7 +167,7 @@ pub fn render_with<T: Send>(
         let mut piece = Rendered::default();
         render_service(&sp, &volumes, ctx, &mut piece);
         drop(sp);
-        let concrete: Vec<T> = piece.concrete.into_iter().map(|v| sink(v, false)).collect();
+        let concrete = sink_all(piece.concrete, &sink);
         (concrete, piece.diagnostics)
     });
     // Service diagnostics first, then the artifacts', as a reader walks the tree.
@@ -186,6 +183,15 @@ pub fn render_with<T: Send>(
         out.diagnostics.extend(diagnostics);
     }
     out.derived = derived;
+    out
+}
+
+/// Each object through `sink`, into a vector of its own: `collect` would reuse the objects'
+/// buffer in place, and every service would then keep room for its typed objects (about a
+/// kilobyte each) beside the few bytes of what the sink made of them, until the end.
+fn sink_all<T>(objects: Vec<Object>, sink: &impl Fn(Object, bool) -> T) -> Vec<T> {
+    let mut out = Vec::with_capacity(objects.len());
+    out.extend(objects.into_iter().map(|o| sink(o, false)));
     out
 }
 
