@@ -9,7 +9,8 @@
 //! set); a missing one fails.
 
 use assert_cmd::Command;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 const FIXTURE: &str = "tests/fixtures/every-output-field";
 
@@ -50,27 +51,27 @@ fn render(args: &[&str]) -> String {
 }
 
 fn expect(name: &str, got: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(FIXTURE)
-        .with_extension("expected")
-        .join(name);
+        .with_extension("expected");
     if std::env::var_os("AIMC_UPDATE_GOLDEN").is_some_and(|v| v == "1") {
         assert!(
             std::env::var_os("CI").is_none(),
             "refusing to update goldens when CI is set"
         );
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&path, got).expect("write");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join(name), got).expect("write");
         return;
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (AIMC_UPDATE_GOLDEN=1 writes it)", path.display()));
-    if want != got {
-        let diff = similar::TextDiff::from_lines(want.as_str(), got)
-            .unified_diff()
-            .header("expected", "rendered")
-            .to_string();
-        panic!("{} differs:\n{diff}", path.display());
+    // A missing expectation reads as none, which the comparison reports as "added".
+    let mut expected = aimc::golden::read_dir(&dir).unwrap_or_default();
+    expected.retain(|p, _| p == Path::new(name));
+    let actual = BTreeMap::from([(PathBuf::from(name), got.to_owned())]);
+    if let Some(report) = aimc::golden::compare(&expected, &actual) {
+        panic!(
+            "{} differs (AIMC_UPDATE_GOLDEN=1 rewrites it):\n{report}",
+            dir.display()
+        );
     }
 }
 

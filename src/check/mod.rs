@@ -57,12 +57,7 @@ pub fn all_inputs(index: &crate::load::Index) -> Vec<Diagnostic> {
 pub fn output(o: &crate::render::object::Object) -> Vec<Diagnostic> {
     match o.to_value() {
         Ok(v) => output_value(&v),
-        Err(e) => {
-            vec![
-                Diagnostic::error("EmitFailed", format!("cannot serialise the output: {e}"))
-                    .help("this is a bug in aimc; please report it with the input that caused it"),
-            ]
-        }
+        Err(e) => vec![e.diagnostic()],
     }
 }
 

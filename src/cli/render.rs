@@ -177,10 +177,7 @@ fn pipeline<R: Send, T: Emitted>(
     let objects = match collect(loaded.index, rendered, mode) {
         Ok(o) => o,
         Err(e) => {
-            diags.push(
-                Diagnostic::error("EmitFailed", format!("cannot serialise the output: {e}"))
-                    .help("this is a bug in aimc; please report it with the input that caused it"),
-            );
+            diags.push(e.diagnostic());
             return finish(diags, None);
         }
     };

@@ -280,6 +280,14 @@ impl Emitted for Doc {
 #[derive(Debug)]
 pub struct EmitError(pub String);
 
+impl EmitError {
+    /// What a run reports when its output cannot be serialised: always an aimc bug.
+    pub fn diagnostic(&self) -> crate::diag::Diagnostic {
+        crate::diag::Diagnostic::error("EmitFailed", format!("cannot serialise the output: {self}"))
+            .help("this is a bug in aimc; please report it with the input that caused it")
+    }
+}
+
 impl std::fmt::Display for EmitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
